@@ -1,0 +1,1 @@
+# src/host-shell: filled in by its owner

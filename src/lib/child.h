@@ -1,0 +1,26 @@
+/* child.h: runs a program from an argv (never through a shell) with a time
+ * limit, capturing its standard output up to a size cap. */
+#ifndef SERCON_CHILD_H
+#define SERCON_CHILD_H
+
+#include <stddef.h>
+
+struct child_result {
+	char *out;         /* standard output, NUL-terminated, malloc'd */
+	size_t out_len;
+	int status;        /* exit status, or 128 + signal */
+	int timed_out;     /* killed for exceeding the time limit */
+	int truncated;     /* output exceeded the cap (the child was killed) */
+};
+
+/* argv[0] is a path (no PATH search). stdin is /dev/null unless in is
+ * given (written fully, then closed); stderr is inherited unless
+ * quiet_stderr. envp NULL means a minimal environment (PATH, LANG=C).
+ * Returns 0 when the program ran (look at status), -1 with a reason in err
+ * when it could not be started. */
+int child_run(char *const argv[], char *const envp[], const char *in,
+    size_t in_len, int timeout_ms, size_t out_cap, int quiet_stderr,
+    struct child_result *res, char *err, size_t errlen);
+void child_result_free(struct child_result *res);
+
+#endif

@@ -1,0 +1,1 @@
+# src/lib/host.mk: sources of the host part of the core

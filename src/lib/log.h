@@ -1,0 +1,35 @@
+/* log.h: events go to syslog as one line each (facility authpriv, program
+ * name and pid), control characters folded so a hostile string cannot forge
+ * a second line. Errors meant for the person at the keyboard go to stderr as
+ * one "ERROR: ..." line through log_user_error(), and are logged as well. */
+#ifndef SERCON_LOG_H
+#define SERCON_LOG_H
+
+#include <stdbool.h>
+#include <stdarg.h>
+
+#define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Call once, first thing in main. progname is kept by reference. */
+void log_init(const char *progname);
+/* Debug events are logged (and echoed to stderr when stderr_too). */
+void log_set_debug(bool on);
+bool log_debug_enabled(void);
+/* The datagram socket syslog lines are sent to; default "/dev/log". */
+void log_set_socket(const char *path);
+/* Also copy every event to stderr (tools run by hand, such as sercon-setup). */
+void log_set_stderr(bool on);
+
+void log_error(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* Prints "ERROR: <message>" on stderr, control characters escaped, and logs
+ * the same message at error level. */
+void log_user_error(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+/* Formats one event into buf: control characters and bytes >= 0x7f that are
+ * not valid UTF-8 are escaped, never copied. Exposed for the unit tests. */
+void log_format_line(char *buf, size_t len, const char *fmt, va_list ap);
+
+#endif

@@ -1,0 +1,1 @@
+# src/lib/proxy.mk: sources of the proxy part of the core

@@ -1,0 +1,1 @@
+# src/lib/remote.mk: sources of the remote part of the core

@@ -1,0 +1,1 @@
+# src/lib/setup.mk: sources of the setup part of the core

@@ -1,0 +1,39 @@
+/* text.h: the escaping and validation rules for every string that comes
+ * from the network or the manager. Validation happens here, at the edge;
+ * the rest of the code trusts the result. */
+#ifndef SERCON_TEXT_H
+#define SERCON_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define TEXT_NAME_MAX 255      /* console file names, entity ids */
+#define TEXT_HOST_MAX 253      /* DNS names */
+
+/* Safe for a terminal: printable ASCII and well-formed UTF-8 (but not C1
+ * controls, bidi overrides or other invisible format characters) pass; other
+ * bytes become \n, \t, \\ or \xNN. Returns a malloc'd string (NULL only if
+ * out of memory). */
+char *text_safe(const char *s);
+/* The same into a caller's buffer, truncated with "..." when it does not
+ * fit; returns dst. */
+char *text_safe_buf(char *dst, size_t len, const char *s);
+
+/* Percent-encoding for forced command arguments: only [A-Za-z0-9._@+-]
+ * stay as they are, every other byte becomes %XX (upper case). */
+char *text_pct_encode(const char *s);
+/* Inverse; returns NULL on a malformed escape or an encoded NUL. */
+char *text_pct_decode(const char *s);
+
+/* A plain file name: 1..255 bytes, no '/', not "." or "..", no leading '-',
+ * no control characters, no spaces. */
+bool text_valid_console(const char *s);
+/* A host name (RFC 1123 labels, 1..253 bytes) or an IPv4 / IPv6 literal;
+ * never starts with '-'. */
+bool text_valid_host(const char *s);
+/* An entity id or name from the manager: 1..255 bytes, printable, no
+ * control characters (spaces allowed in names only). */
+bool text_valid_entity_id(const char *s);
+bool text_valid_entity_name(const char *s);
+
+#endif

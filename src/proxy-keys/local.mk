@@ -1,0 +1,1 @@
+# src/proxy-keys: filled in by its owner

@@ -1,0 +1,1 @@
+# src/proxy-shell: filled in by its owner

@@ -1,0 +1,1 @@
+# src/setup: filled in by its owner

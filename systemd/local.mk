@@ -1,0 +1,1 @@
+# systemd: filled in by its owner
