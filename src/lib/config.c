@@ -2,6 +2,7 @@
  * Every key is described once in the table below: its section, its type and
  * where it lives in struct sercon_config. */
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -110,8 +111,41 @@ cfg_free(struct sercon_config *cfg)
 
 struct cfg_parse {
 	struct sercon_config *cfg;
-	char reason[200];          /* first error, without its line */
+	FILE *f;
+	int lineno;                /* lines handed to inih so far */
+	int err_line;              /* line of the first semantic error */
+	char reason[200];
 };
+
+/* fgets for inih that counts lines, so that the handler knows where it is. */
+static char *
+cfg_reader(char *str, int num, void *stream)
+{
+	struct cfg_parse *p = stream;
+	char *r = fgets(str, num, p->f);
+
+	if (r != NULL)
+		p->lineno++;
+	return r;
+}
+
+/* Records the first error with its line; returns 0 for inih. */
+static int cfg_fail(struct cfg_parse *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+cfg_fail(struct cfg_parse *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->err_line != 0)
+		return 0;
+	p->err_line = p->lineno;
+	va_start(ap, fmt);
+	vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+	va_end(ap);
+	return 0;
+}
 
 static int
 parse_bool(const char *v, bool *out)
@@ -144,20 +178,16 @@ cfg_handler(void *user, const char *section, const char *name,
 		}
 	}
 	if (k == NULL) {
-		if (p->reason[0] == '\0')
-			snprintf(p->reason, sizeof(p->reason),
-			    "unknown key '%.40s' in section [%.40s]", name,
-			    section);
-		return 0;
+		return cfg_fail(p, "unknown key '%.40s' in section [%.40s]",
+		    name, section);
 	}
 	slot = (char *)p->cfg + k->offset;
 	switch (k->type) {
 	case T_BOOL:
 		if (parse_bool(value, (bool *)slot) == 0)
 			return 1;
-		snprintf(p->reason, sizeof(p->reason),
-		    "%s: '%.40s' is not true or false", name, value);
-		return 0;
+		return cfg_fail(p, "%s: '%.40s' is not true or false", name,
+		    value);
 	case T_INT: {
 		char *end;
 		long n;
@@ -169,16 +199,13 @@ cfg_handler(void *user, const char *section, const char *name,
 			*(int *)slot = (int)n;
 			return 1;
 		}
-		snprintf(p->reason, sizeof(p->reason),
-		    "%s: '%.40s' is not a number from %d to %d", name, value,
-		    k->min, k->max);
-		return 0;
+		return cfg_fail(p, "%s: '%.40s' is not a number from %d to %d",
+		    name, value, k->min, k->max);
 	}
 	case T_PATH:
 		if (*value != '\0' && *value != '/') {
-			snprintf(p->reason, sizeof(p->reason),
-			    "%s: '%.60s' is not an absolute path", name, value);
-			return 0;
+			return cfg_fail(p, "%s: '%.60s' is not an absolute path",
+			    name, value);
 		}
 		set_str((char **)slot, value);
 		return 1;
@@ -193,9 +220,8 @@ cfg_handler(void *user, const char *section, const char *name,
 				return 1;
 			}
 		}
-		snprintf(p->reason, sizeof(p->reason),
+		return cfg_fail(p,
 		    "backend: '%.40s' is not file, command or engine", value);
-		return 0;
 	}
 	return 0;
 }
@@ -204,7 +230,7 @@ int
 cfg_load_file(struct sercon_config *cfg, const char *path, bool optional,
     char *err, size_t errlen)
 {
-	struct cfg_parse p = { cfg, "" };
+	struct cfg_parse p = { cfg, NULL, 0, 0, "" };
 	FILE *f;
 	int line;
 
@@ -215,14 +241,15 @@ cfg_load_file(struct sercon_config *cfg, const char *path, bool optional,
 		    strerror(errno));
 		return -1;
 	}
-	line = ini_parse_file(f, cfg_handler, &p);
+	p.f = f;
+	line = ini_parse_stream(cfg_reader, &p, cfg_handler, &p);
 	fclose(f);
 	if (line == 0)
 		return 0;
 	if (line < 0)
 		snprintf(err, errlen, "cannot parse %s", path);
-	else if (p.reason[0] != '\0')
-		snprintf(err, errlen, "%s:%d: %s", path, line, p.reason);
+	else if (p.err_line != 0 && p.err_line <= line)
+		snprintf(err, errlen, "%s:%d: %s", path, p.err_line, p.reason);
 	else
 		snprintf(err, errlen, "%s:%d: syntax error", path, line);
 	return -1;

@@ -1,1 +1,0 @@
-# src/lib/host.mk: sources of the host part of the core

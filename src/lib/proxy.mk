@@ -1,1 +1,0 @@
-# src/lib/proxy.mk: sources of the proxy part of the core

@@ -1,1 +1,0 @@
-# src/lib/remote.mk: sources of the remote part of the core

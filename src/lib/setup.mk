@@ -1,1 +1,0 @@
-# src/lib/setup.mk: sources of the setup part of the core
