@@ -1,1 +1,0 @@
-# conf: filled in by its owner

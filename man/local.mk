@@ -1,1 +1,0 @@
-# man: filled in by its owner

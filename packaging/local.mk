@@ -1,1 +1,0 @@
-# packaging: filled in by its owner

@@ -1,1 +1,0 @@
-# src/host-shell: filled in by its owner

@@ -1,0 +1,57 @@
+/* config.h: sercon's configuration. The defaults file ($datadir/sercon/
+ * sercon.conf) is read first, then $sysconfdir/sercon/conf.d/\*.conf in name
+ * order, the last value of a key winning. Unknown sections or keys and
+ * ill-typed values are errors naming the file and the line. */
+#ifndef SERCON_CONFIG_H
+#define SERCON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum cfg_backend { BACKEND_FILE, BACKEND_COMMAND, BACKEND_ENGINE };
+
+struct sercon_config {
+	/* [general] */
+	bool debug;
+	char *log_socket;            /* syslog datagram socket, /dev/log */
+
+	/* [proxy] */
+	enum cfg_backend backend;
+	char *inventory;             /* backend file */
+	char *host_user;
+	int host_port;
+	char *ssh_config;            /* proxy -> host ssh client config */
+	char *menu_title;
+	char *engine_url;            /* backend engine */
+	char *engine_ca;             /* NULL: the system's CA bundle */
+	bool engine_verify_host;
+	char *ticket_certificate;
+	char *ticket_key;
+	char *key_list;              /* backend command: argv templates */
+	char *console_list;
+	int timeout;                 /* seconds, any manager call */
+	int cache_ttl;               /* seconds */
+	int cache_stale_max;         /* seconds, 0 = never serve stale */
+	char *cache_dir;
+
+	/* [host] */
+	char *console_dir;
+};
+
+/* Fills cfg with the built-in defaults (paths from configure). */
+void cfg_defaults(struct sercon_config *cfg);
+/* Reads one INI file over cfg. A missing file is not an error when
+ * optional is true. On error returns -1 and writes a one-line reason. */
+int cfg_load_file(struct sercon_config *cfg, const char *path, bool optional,
+    char *err, size_t errlen);
+/* Defaults, then the defaults file, then every *.conf of confd in name order.
+ * Either path may be NULL. */
+int cfg_load(struct sercon_config *cfg, const char *defaults_file,
+    const char *confd, char *err, size_t errlen);
+/* cfg_load with the installed paths. */
+int cfg_load_installed(struct sercon_config *cfg, char *err, size_t errlen);
+void cfg_free(struct sercon_config *cfg);
+
+const char *cfg_backend_name(enum cfg_backend b);
+
+#endif

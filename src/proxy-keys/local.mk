@@ -1,1 +1,0 @@
-# src/proxy-keys: filled in by its owner

@@ -1,1 +1,0 @@
-# src/proxy-shell: filled in by its owner

@@ -1,1 +1,0 @@
-# src/setup: filled in by its owner

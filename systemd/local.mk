@@ -1,1 +1,0 @@
-# systemd: filled in by its owner

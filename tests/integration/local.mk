@@ -1,1 +1,0 @@
-# tests/integration: filled in by its owner

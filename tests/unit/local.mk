@@ -1,1 +1,0 @@
-# tests/unit: cmocka unit tests

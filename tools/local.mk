@@ -1,1 +1,0 @@
-# tools: filled in by its owner
