@@ -37,3 +37,17 @@ tests_unit_test_log_LDADD = $(unit_ldadd)
 tests_unit_test_child_CFLAGS = $(unit_cflags)
 tests_unit_test_child_LDADD = $(unit_ldadd)
 endif
+
+# The defaults file, and the directories an admin fills.
+nodist_pkgdata_DATA += conf/sercon.conf
+CLEANFILES += conf/sercon.conf
+EXTRA_DIST += conf/sercon.conf.in
+conf/sercon.conf: conf/sercon.conf.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) conf && $(do_subst) < $(srcdir)/conf/sercon.conf.in > $@
+
+install-data-local: install-core-dirs
+install-core-dirs:
+	$(MKDIR_P) $(DESTDIR)$(pkgsysconfdir)/conf.d
+.PHONY: install-core-dirs
+
+dist_man_MANS += man/sercon.7 man/sercon.conf.5
