@@ -7,6 +7,8 @@
 #ifndef SERCON_CACHE_H
 #define SERCON_CACHE_H
 
+#include <time.h>
+
 #include "manager.h"
 
 typedef int (*cache_console_fetch_fn)(const struct sercon_config *cfg,
@@ -19,5 +21,10 @@ typedef int (*cache_console_fetch_fn)(const struct sercon_config *cfg,
 int cache_consoles(const struct sercon_config *cfg, const char *entity_id,
     cache_console_fetch_fn fetch, struct mgr_console_list *out, char *err,
     size_t errlen);
+
+/* The same with the current time given, for the unit tests. */
+int cache_consoles_at(const struct sercon_config *cfg, const char *entity_id,
+    cache_console_fetch_fn fetch, time_t now, struct mgr_console_list *out,
+    char *err, size_t errlen);
 
 #endif

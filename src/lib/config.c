@@ -48,6 +48,7 @@ static const struct cfg_key cfg_keys[] = {
 	KI("proxy", cache_stale_max, 0, 30 * 86400),
 	K("proxy", cache_dir, T_PATH),
 	K("host", console_dir, T_PATH),
+	K("host", lock_dir, T_PATH),
 };
 
 static const char *const backend_names[] = {
@@ -90,6 +91,7 @@ cfg_defaults(struct sercon_config *cfg)
 	cfg->cache_stale_max = 600;
 	set_str(&cfg->cache_dir, SERCON_LOCALSTATEDIR "/cache/sercon");
 	set_str(&cfg->console_dir, SERCON_RUNSTATEDIR "/sercon/console");
+	set_str(&cfg->lock_dir, SERCON_RUNSTATEDIR "/sercon/lock");
 }
 
 void

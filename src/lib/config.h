@@ -36,6 +36,7 @@ struct sercon_config {
 
 	/* [host] */
 	char *console_dir;
+	char *lock_dir;              /* one lock file per console in use */
 };
 
 /* Fills cfg with the built-in defaults (paths from configure). */

@@ -20,6 +20,7 @@
 static const char *log_prog = "sercon";
 static bool log_debug_on;
 static bool log_stderr_on;
+static bool log_debug_echo = true;
 static char log_path[sizeof(((struct sockaddr_un *)0)->sun_path)] = "/dev/log";
 static int log_fd = -1;
 
@@ -41,6 +42,12 @@ bool
 log_debug_enabled(void)
 {
 	return log_debug_on;
+}
+
+void
+log_set_debug_echo(bool on)
+{
+	log_debug_echo = on;
 }
 
 void
@@ -111,7 +118,7 @@ log_emit(int severity, const char *fmt, va_list ap)
 	log_format_line(line, sizeof(line), fmt, ap);
 	log_send(severity, line);
 	if (log_stderr_on || (severity == LOG_DEBUG && log_debug_on &&
-	    isatty(STDERR_FILENO)))
+	    log_debug_echo && isatty(STDERR_FILENO)))
 		fprintf(stderr, "%s: %s\n", log_prog, line);
 }
 

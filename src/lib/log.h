@@ -17,6 +17,9 @@ void log_set_debug(bool on);
 bool log_debug_enabled(void);
 /* The datagram socket syslog lines are sent to; default "/dev/log". */
 void log_set_socket(const char *path);
+/* Debug events are echoed to stderr when it is a terminal, unless turned
+ * off here (sercon-host-shell: its stderr is the user's console). */
+void log_set_debug_echo(bool on);
 /* Also copy every event to stderr (tools run by hand, such as sercon-setup). */
 void log_set_stderr(bool on);
 

@@ -1,0 +1,87 @@
+# mk/proxy.mk: proxy side: sercon-proxy-keys, sercon-proxy-shell, file backend, proxy sshd.
+src_lib_libsercon_a_SOURCES += \
+	src/lib/manager.c \
+	src/lib/be_file.c src/lib/proxy_inv.h \
+	src/lib/keyindex.c src/lib/keyindex.h \
+	src/lib/sshkey.c src/lib/sshkey.h \
+	src/lib/dial.c src/lib/dial.h \
+	src/lib/menu.c src/lib/menu.h \
+	src/lib/proxy_keys.c src/lib/proxy_keys.h \
+	src/lib/proxy_shell.c src/lib/proxy_shell.h
+
+pkglibexec_PROGRAMS += src/proxy-keys/sercon-proxy-keys \
+	src/proxy-keys/sercon-proxy-fetch src/proxy-shell/sercon-proxy-shell
+# sshd runs the keys helper once per offered key and the shell once per
+# session: both are built lean (their own manager.o with MGR_LEAN, no
+# libcurl or libcrypto, whose loading alone costs more than the work) and
+# run sercon-proxy-fetch only when a remote manager must be asked.
+src_proxy_keys_sercon_proxy_keys_SOURCES = src/proxy-keys/main.c \
+	src/lib/manager.c
+src_proxy_keys_sercon_proxy_keys_CPPFLAGS = $(AM_CPPFLAGS) -DMGR_LEAN
+src_proxy_keys_sercon_proxy_keys_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+src_proxy_keys_sercon_proxy_keys_LDADD = src/lib/libsercon.a \
+	$(JANSSON_LIBS) $(INIH_LIBS)
+src_proxy_keys_sercon_proxy_fetch_SOURCES = src/proxy-keys/fetch.c
+src_proxy_keys_sercon_proxy_fetch_LDADD = $(SERCON_LIBS)
+# What sercon-proxy-shell becomes for the length of a session: static and
+# tiny (it needs only the log, the text rules and dial.c) so that a session
+# holds well under 1 MiB on the proxy. Sanitizer builds cannot link static.
+pkglibexec_PROGRAMS += src/proxy-shell/sercon-proxy-wait
+src_proxy_shell_sercon_proxy_wait_SOURCES = src/proxy-shell/wait.c
+src_proxy_shell_sercon_proxy_wait_LDADD = src/lib/libsercon.a
+if !ENABLE_SANITIZERS
+src_proxy_shell_sercon_proxy_wait_LDFLAGS = -static-pie -Wl,-z,relro -Wl,-z,now
+endif
+src_proxy_shell_sercon_proxy_shell_SOURCES = src/proxy-shell/main.c \
+	src/lib/manager.c
+src_proxy_shell_sercon_proxy_shell_CPPFLAGS = $(AM_CPPFLAGS) -DMGR_LEAN
+src_proxy_shell_sercon_proxy_shell_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+src_proxy_shell_sercon_proxy_shell_LDADD = src/lib/libsercon.a \
+	$(JANSSON_LIBS) $(INIH_LIBS)
+
+dist_man_MANS += man/sercon-proxy-keys.8 man/sercon-proxy-shell.8
+
+proxyconfdir = $(pkgdatadir)/proxy
+nodist_proxyconf_DATA = conf/proxy/sshd_config conf/proxy/ssh_config
+proxydefaultdir = $(sysconfdir)/default
+nodist_proxydefault_DATA = conf/proxy/sercon-proxy-sshd
+proxyunitdir = $(systemdsystemunitdir)
+nodist_proxyunit_DATA = systemd/sercon-proxy-sshd.service
+
+conf/proxy/sshd_config: $(srcdir)/conf/proxy/sshd_config.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) conf/proxy && $(do_subst) < $(srcdir)/conf/proxy/sshd_config.in > $@
+conf/proxy/ssh_config: $(srcdir)/conf/proxy/ssh_config.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) conf/proxy && $(do_subst) < $(srcdir)/conf/proxy/ssh_config.in > $@
+conf/proxy/sercon-proxy-sshd: $(srcdir)/conf/proxy/sercon-proxy-sshd.default.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) conf/proxy && $(do_subst) < $(srcdir)/conf/proxy/sercon-proxy-sshd.default.in > $@
+systemd/sercon-proxy-sshd.service: $(srcdir)/systemd/sercon-proxy-sshd.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) systemd && $(do_subst) < $(srcdir)/systemd/sercon-proxy-sshd.service.in > $@
+
+CLEANFILES += conf/proxy/sshd_config conf/proxy/ssh_config \
+	conf/proxy/sercon-proxy-sshd systemd/sercon-proxy-sshd.service
+EXTRA_DIST += conf/proxy/sshd_config.in conf/proxy/ssh_config.in \
+	conf/proxy/sercon-proxy-sshd.default.in \
+	systemd/sercon-proxy-sshd.service.in \
+	tests/integration/test_proxy.py tools/bench/proxy.py
+
+if HAVE_CMOCKA
+proxy_unit_tests = tests/unit/test_sshkey tests/unit/test_inventory \
+	tests/unit/test_keyindex tests/unit/test_menu tests/unit/test_dial
+check_PROGRAMS += $(proxy_unit_tests)
+TESTS += $(proxy_unit_tests)
+tests_unit_test_sshkey_SOURCES = tests/unit/test_sshkey.c tests/unit/keys_fixture.h
+tests_unit_test_sshkey_CFLAGS = $(unit_cflags)
+tests_unit_test_sshkey_LDADD = $(unit_ldadd)
+tests_unit_test_inventory_SOURCES = tests/unit/test_inventory.c tests/unit/keys_fixture.h
+tests_unit_test_inventory_CFLAGS = $(unit_cflags)
+tests_unit_test_inventory_LDADD = $(unit_ldadd)
+tests_unit_test_keyindex_SOURCES = tests/unit/test_keyindex.c tests/unit/keys_fixture.h
+tests_unit_test_keyindex_CFLAGS = $(unit_cflags)
+tests_unit_test_keyindex_LDADD = $(unit_ldadd)
+tests_unit_test_menu_SOURCES = tests/unit/test_menu.c
+tests_unit_test_menu_CFLAGS = $(unit_cflags)
+tests_unit_test_menu_LDADD = $(unit_ldadd)
+tests_unit_test_dial_SOURCES = tests/unit/test_dial.c tests/unit/keys_fixture.h
+tests_unit_test_dial_CFLAGS = $(unit_cflags)
+tests_unit_test_dial_LDADD = $(unit_ldadd)
+endif

@@ -1,0 +1,459 @@
+#!/usr/bin/python3
+# tools/bench/proxy.py: benchmark of the proxy side.
+# Usage: proxy.py PREFIX [--calls=N] [--runs=N]
+# Measures, against the installation in PREFIX (run as root, the sercon
+# account existing):
+#   keys_*      sercon-proxy-keys per call (wall time and peak RSS) at 10,
+#               10k and 100k keys in a generated inventory, after the first
+#               call built the index;
+#   list_*      `ssh proxy list` beside a plain sshd login running `true`;
+#   connect_*   user ssh -> proxy -> host -> console socket, to the console's
+#               first byte, beside two plain ssh hops to a first byte;
+#   shell_rss   resident memory of sercon-proxy-shell during a session.
+# Everything it needs (a CA, keys, certificates, sshd configs, inventory,
+# cache) is made in a temporary directory, and a conf.d file points sercon
+# at it; both are removed at the end. Prints ONE JSON object on stdout:
+#   {"name": {"median": x, "min": y, "max": z, "unit": "..."}, ...}
+# and its progress on stderr.
+
+import base64
+import json
+import os
+import pwd
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+USER = "sercon"
+
+
+def say(msg):
+    print("proxy bench: " + msg, file=sys.stderr, flush=True)
+
+
+def stats(values, unit, digits=3):
+    return {"median": round(statistics.median(values), digits),
+            "min": round(min(values), digits), "max": round(max(values), digits),
+            "unit": unit}
+
+
+def run(argv, **kw):
+    kw.setdefault("capture_output", True)
+    r = subprocess.run(argv, **kw)
+    if r.returncode != 0:
+        raise SystemExit("proxy bench: %s failed: %s" % (" ".join(argv), r.stderr))
+    return r
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def keygen(path, comment="bench"):
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", path])
+    return path
+
+
+def sign(ca, pub, principals, host=False):
+    argv = ["ssh-keygen", "-q", "-s", ca, "-I", "bench", "-n", ",".join(principals),
+            "-V", "-5m:+1d"]
+    if host:
+        argv.append("-h")
+    run(argv + [pub])
+
+
+def synth_key(rng):
+    """An ed25519 public key line (random bytes: the helper checks the
+    format, not the curve point)."""
+    blob = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + rng.randbytes(32)
+    return "ssh-ed25519 " + base64.b64encode(blob).decode()
+
+
+def rewrite(conf_in, conf_out, replace):
+    """Copies an installed sshd_config, replacing the values of keywords."""
+    out = []
+    with open(conf_in) as f:
+        for line in f:
+            word = line.split()[0] if line.split() else ""
+            if word in replace:
+                v = replace[word]
+                if v is not None:
+                    out.append("%s %s\n" % (word, v))
+            elif not word.startswith("Include"):
+                out.append(line)
+    with open(conf_out, "w") as f:
+        f.writelines(out)
+
+
+class Sshd:
+    def __init__(self, config):
+        self.port = free_port()
+        self.log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            ["/usr/sbin/sshd", "-D", "-e", "-f", config, "-o", "Port=%d" % self.port,
+             "-o", "ListenAddress=127.0.0.1", "-o", "PidFile=none"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                raise SystemExit("proxy bench: sshd exited: %s" % self.log.read().decode())
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise SystemExit("proxy bench: sshd did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Console:
+    """A console socket that sends one byte at once, then echoes."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        ent = pwd.getpwnam(USER)
+        os.chown(path, ent.pw_uid, ent.pw_gid)
+        self.sock.listen(8)
+        threading.Thread(target=self.loop, daemon=True).start()
+
+    def loop(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def serve(c):
+        try:
+            c.sendall(b"!")
+            while True:
+                d = c.recv(4096)
+                if not d:
+                    break
+                c.sendall(d)
+        except OSError:
+            pass
+        c.close()
+
+
+class Bench:
+    def __init__(self, prefix, calls, runs):
+        self.prefix = prefix
+        self.calls = calls
+        self.runs = runs
+        self.libexec = prefix + "/libexec/sercon"
+        self.datadir = prefix + "/share/sercon"
+        self.confd = prefix + "/etc/sercon/conf.d"
+        self.conf = self.confd + "/zz-bench-proxy.conf"
+        # beside the prefix: sshd wants root-owned parents, no /tmp
+        self.dir = tempfile.mkdtemp(prefix="bench-proxy-", dir=os.path.dirname(prefix))
+        os.chmod(self.dir, 0o755)
+        self.ent = pwd.getpwnam(USER)
+        self.daemons = []
+        self.results = {}
+
+    def chown(self, path):
+        os.chown(path, self.ent.pw_uid, self.ent.pw_gid)
+
+    def write_conf(self, inventory, host_port=2223):
+        os.makedirs(self.confd, exist_ok=True)
+        with open(self.conf, "w") as f:
+            f.write("[proxy]\ninventory = %s\ncache_dir = %s\nssh_config = %s\n"
+                    "host_port = %d\n[host]\nconsole_dir = %s\nlock_dir = %s\n" % (
+                        inventory, self.cache, self.dir + "/ssh_config", host_port,
+                        self.console_dir, self.lock_dir))
+
+    def setup(self):
+        d = self.dir
+        self.cache = d + "/cache"
+        self.console_dir = d + "/console"
+        self.lock_dir = d + "/lock"
+        for p in (self.cache, self.console_dir, self.lock_dir):
+            os.makedirs(p)
+            self.chown(p)
+        # a CA, host keys with certificates, the proxy's user key, a user
+        self.ca = keygen(d + "/ca", "bench-ca")
+        for k in ("proxy_host", "host_host"):
+            keygen(d + "/" + k)
+            sign(self.ca, d + "/%s.pub" % k, ["127.0.0.1", "localhost"], host=True)
+        keygen(d + "/proxy_user")
+        sign(self.ca, d + "/proxy_user.pub", ["sercon-proxy"])
+        self.chown(d + "/proxy_user")
+        self.user = keygen(d + "/user")
+        with open(d + "/user.pub") as f:
+            self.user_pub = f.read().strip()
+        with open(d + "/ca.pub") as f:
+            ca_pub = f.read().strip()
+        with open(d + "/known_hosts", "w") as f:
+            f.write("@cert-authority * %s\n" % ca_pub)
+        # the proxy's client config, pointed at these files
+        with open(self.datadir + "/proxy/ssh_config") as f:
+            text = f.read()
+        text = re.sub(r"(?m)^(\s*IdentityFile\s).*$", r"\g<1>" + d + "/proxy_user", text)
+        text = re.sub(r"(?m)^(\s*CertificateFile\s).*$",
+                      r"\g<1>" + d + "/proxy_user-cert.pub", text)
+        text = re.sub(r"(?m)^(\s*GlobalKnownHostsFile\s).*$",
+                      r"\g<1>" + d + "/known_hosts", text)
+        with open(d + "/ssh_config", "w") as f:
+            f.write(text)
+        principals = d + "/principals"
+        with open(principals, "w") as f:
+            f.write("sercon-proxy\n")
+        rewrite(self.datadir + "/proxy/sshd_config", d + "/proxy_sshd_config",
+                {"HostKey": d + "/proxy_host",
+                 "HostCertificate": d + "/proxy_host-cert.pub", "PidFile": None})
+        rewrite(self.datadir + "/host/sshd_config", d + "/host_sshd_config",
+                {"HostKey": d + "/host_host",
+                 "HostCertificate": d + "/host_host-cert.pub",
+                 "TrustedUserCAKeys": d + "/ca.pub",
+                 "AuthorizedPrincipalsFile": principals, "PidFile": None})
+        # the plain references: a login that runs what its key line says
+        with open(d + "/plain_keys", "w") as f:
+            f.write("%s\n" % self.user_pub)
+        with open(d + "/hop_keys", "w") as f:
+            f.write('command="%s -F %s -p {HOP2} -l %s -tt 127.0.0.1 -- x" %s\n' % (
+                "/usr/bin/ssh", d + "/ssh_config", USER, self.user_pub))
+        with open(d + "/hop2_keys", "w") as f:
+            with open(d + "/proxy_user.pub") as p:
+                f.write('command="printf !; exec cat" %s\n' % p.read().strip())
+        for name, keys in (("plain", "plain_keys"), ("hop2", "hop2_keys")):
+            rewrite(self.datadir + "/proxy/sshd_config", d + "/%s_sshd_config" % name,
+                    {"HostKey": d + "/host_host",
+                     "HostCertificate": d + "/host_host-cert.pub", "PidFile": None,
+                     "AuthorizedKeysCommand": None, "AuthorizedKeysCommandUser": None,
+                     "AuthorizedKeysFile": d + "/" + keys})
+
+    def start(self, config):
+        s = Sshd(config)
+        self.daemons.append(s)
+        return s
+
+    def inventory(self, nkeys, rng):
+        users = [{"id": "bench", "name": "Bench", "keys": [self.user_pub]}]
+        for i in range(nkeys - 1):
+            users.append({"id": "u%d" % i, "name": "User %d" % i,
+                          "keys": [synth_key(rng)]})
+        consoles = [{"vm_id": "vm-%d" % i, "vm_name": "vm%d" % i, "host": "127.0.0.1",
+                     "console": "c%d.sock" % i, "users": ["u%d" % (i * 7)]}
+                    for i in range(min(nkeys // 10, 10000))]
+        consoles.append({"vm_id": "vm-bench", "vm_name": "bench", "host": "127.0.0.1",
+                         "console": "bench.sock", "users": ["bench"]})
+        path = "%s/inventory-%d.json" % (self.dir, nkeys)
+        with open(path, "w") as f:
+            json.dump({"users": users, "consoles": consoles}, f)
+        return path, users
+
+    @staticmethod
+    def spawn_ms(argv):
+        """Wall time of one run of argv, as sshd pays it (spawn to exit)."""
+        t0 = time.perf_counter()
+        pid = os.posix_spawn(argv[0], argv, {"PATH": "/usr/bin:/bin"},
+                             file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)])
+        _, status, _ = os.wait4(pid, 0)
+        dt = time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit("proxy bench: %s failed" % argv)
+        return dt * 1000
+
+    @staticmethod
+    def peak_rss_mib(argv):
+        """Peak RSS of argv. Measured through GNU time, a small process:
+        a child spawned from this interpreter would report the
+        interpreter's own size (the peak before exec counts)."""
+        if not os.path.exists("/usr/bin/time"):
+            return None
+        r = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv, capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            raise SystemExit("proxy bench: %s failed: %s" % (argv, r.stderr))
+        return int(r.stderr.strip().splitlines()[-1]) / 1024.0
+
+    def keys_call(self, argv):
+        return self.spawn_ms(argv), self.peak_rss_mib(argv)
+
+    def bench_keys(self):
+        rng = random.Random(7)
+        helper = self.libexec + "/sercon-proxy-keys"
+        # the floor on this machine: spawning a program that does nothing
+        base = [self.spawn_ms(["/bin/true"]) for _ in range(self.calls)]
+        self.results["spawn_true_time"] = stats(base, "ms")
+        rss = self.peak_rss_mib(["/bin/true"])
+        if rss is not None:
+            self.results["spawn_true_rss"] = stats([rss], "MiB")
+        for n, label in ((10, "10"), (10000, "10k"), (100000, "100k")):
+            path, users = self.inventory(n, rng)
+            self.write_conf(path)
+            say("keys helper at %s keys: first call builds the index" % label)
+            t, _ = self.keys_call([helper, USER] + self.user_pub.split()[:2])
+            self.results["keys_%s_first_call" % label] = stats([t], "ms")
+            times, rss = [], []
+            for i in range(self.calls):
+                k = users[rng.randrange(len(users))]["keys"][0].split()
+                t, r = self.keys_call([helper, USER, k[0], k[1]])
+                times.append(t)
+                if r is not None:
+                    rss.append(r)
+            self.results["keys_%s_time" % label] = stats(times, "ms")
+            if rss:
+                self.results["keys_%s_rss" % label] = stats(rss, "MiB")
+            say("  %.2f ms (/bin/true: %.2f ms), %s MiB (median of %d)" % (
+                statistics.median(times), statistics.median(base),
+                "%.2f" % statistics.median(rss) if rss else "?", self.calls))
+
+    def ssh(self, port, *cmd, tty=False):
+        return ["/usr/bin/ssh", "-F", "/dev/null", "-p", str(port), "-i", self.user,
+                "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+                "-o", "UserKnownHostsFile=" + self.dir + "/known_hosts",
+                "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
+                "-o", "LogLevel=ERROR", "-tt" if tty else "-T",
+                USER + "@127.0.0.1"] + list(cmd)
+
+    def timed(self, argv, want=None):
+        t0 = time.perf_counter()
+        r = subprocess.run(argv, capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+        dt = (time.perf_counter() - t0) * 1000
+        if r.returncode != 0 or (want is not None and r.stdout != want):
+            raise SystemExit("proxy bench: %s: exit %d %r" % (argv, r.returncode, r.stderr))
+        return dt
+
+    def first_byte(self, argv):
+        """Milliseconds from starting argv in a pty to the console's first
+        byte, and the pid of the session, which is then ended."""
+        import pty
+        t0 = time.perf_counter()
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(argv[0], argv)
+        buf = b""
+        while b"!" not in buf:
+            try:
+                d = os.read(fd, 1024)
+            except OSError:
+                d = b""
+            if not d:
+                raise SystemExit("proxy bench: session ended early: %r" % buf)
+            buf += d
+        dt = (time.perf_counter() - t0) * 1000
+        return dt, pid, fd
+
+    @staticmethod
+    def end(pid, fd):
+        os.write(fd, b"\r~.")
+        os.close(fd)
+        os.waitpid(pid, 0)
+
+    def shell_rss(self):
+        """VmRSS (KiB) of this installation's proxy-side session processes
+        alive now: sercon-proxy-shell, which becomes sercon-proxy-wait for
+        the length of a session."""
+        names = (self.libexec + "/sercon-proxy-shell", self.libexec + "/sercon-proxy-wait")
+        names = tuple(n.encode() for n in names)
+        found = []
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % p, "rb") as f:
+                    cmd = f.read().split(b"\0")
+                if cmd[0] not in names:
+                    continue
+                with open("/proc/%s/status" % p) as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            found.append(int(line.split()[1]))
+            except OSError:
+                continue
+        return found
+
+    def bench_sessions(self):
+        path, _ = self.inventory(10, random.Random(1))
+        host = self.start(self.dir + "/host_sshd_config")
+        self.write_conf(path, host.port)
+        Console(self.console_dir + "/bench.sock")
+        proxy = self.start(self.dir + "/proxy_sshd_config")
+        plain = self.start(self.dir + "/plain_sshd_config")
+        hop2 = self.start(self.dir + "/hop2_sshd_config")
+        with open(self.dir + "/hop_keys") as f:
+            text = f.read().replace("{HOP2}", str(hop2.port))
+        with open(self.dir + "/hop_keys", "w") as f:
+            f.write(text)
+        rewrite(self.datadir + "/proxy/sshd_config", self.dir + "/hop_sshd_config",
+                {"HostKey": self.dir + "/host_host",
+                 "HostCertificate": self.dir + "/host_host-cert.pub", "PidFile": None,
+                 "AuthorizedKeysCommand": None, "AuthorizedKeysCommandUser": None,
+                 "AuthorizedKeysFile": self.dir + "/hop_keys"})
+        hop1 = self.start(self.dir + "/hop_sshd_config")
+
+        say("list through the proxy beside a plain login running true")
+        want = b"vm-bench\tbench\n"
+        self.timed(self.ssh(proxy.port, "list"), want)
+        lst, plain_t = [], []
+        for _ in range(self.runs):
+            lst.append(self.timed(self.ssh(proxy.port, "list"), want))
+            plain_t.append(self.timed(self.ssh(plain.port, "true")))
+        self.results["list_proxy"] = stats(lst, "ms")
+        self.results["list_plain_ssh_true"] = stats(plain_t, "ms")
+        self.results["list_ratio"] = stats(
+            [statistics.median(lst) / statistics.median(plain_t)], "x")
+
+        say("connect to the first console byte beside two plain ssh hops")
+        con, hops, rss = [], [], []
+        for i in range(self.runs):
+            dt, pid, fd = self.first_byte(self.ssh(proxy.port, "bench", tty=True))
+            con.append(dt)
+            if i < 5:
+                time.sleep(0.2)
+                rss += self.shell_rss()
+            self.end(pid, fd)
+            dt, pid, fd = self.first_byte(self.ssh(hop1.port, tty=True))
+            hops.append(dt)
+            self.end(pid, fd)
+        self.results["connect_first_byte"] = stats(con, "ms")
+        self.results["connect_two_plain_hops"] = stats(hops, "ms")
+        self.results["connect_ratio"] = stats(
+            [statistics.median(con) / statistics.median(hops)], "x")
+        if rss:
+            self.results["shell_rss"] = stats([r / 1024.0 for r in rss], "MiB")
+
+    def cleanup(self):
+        for d in self.daemons:
+            d.stop()
+        try:
+            os.unlink(self.conf)
+        except FileNotFoundError:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    opts = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--") and "=" in a)
+    if len(args) != 1:
+        raise SystemExit("usage: proxy.py PREFIX [--calls=N] [--runs=N]")
+    b = Bench(os.path.abspath(args[0]), int(opts.get("calls", 200)), int(opts.get("runs", 15)))
+    try:
+        b.setup()
+        b.bench_keys()
+        b.bench_sessions()
+    finally:
+        b.cleanup()
+    print(json.dumps(b.results))
+
+
+if __name__ == "__main__":
+    main()
