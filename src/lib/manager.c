@@ -250,10 +250,9 @@ keys_filter(struct mgr_key_list *list, const char *type, const char *blob,
 }
 
 static int
-fail(char *err, size_t errlen, const char *what)
+fail(const char *err, const char *what)
 {
 	log_error("manager (%s): %s", what, err);
-	(void)errlen;
 	return -1;
 }
 
@@ -295,7 +294,8 @@ file_source_same(const struct kidx_source *a, const struct kidx_source *b)
 	    a->ctime_ns == b->ctime_ns;
 }
 
-/* The index if it exists, is valid and describes the inventory as it is. */
+/* The index if it exists, is valid and describes the inventory as it is
+ * (want), or any valid index of this inventory when want is NULL. */
 static struct kidx *
 file_index_current(const struct sercon_config *cfg, const char *path,
     const struct kidx_source *want)
@@ -305,8 +305,9 @@ file_index_current(const struct sercon_config *cfg, const char *path,
 
 	switch (kidx_open(path, &k, err, sizeof(err))) {
 	case KIDX_OK:
-		if (kidx_has_consoles(k) &&
-		    file_source_same(kidx_source(k), want))
+		if (kidx_has_consoles(k) && (want != NULL ?
+		    file_source_same(kidx_source(k), want) :
+		    kidx_source(k)->tag == file_tag(cfg)))
 			return k;
 		kidx_close(k);
 		return NULL;
@@ -392,9 +393,21 @@ file_open(const struct sercon_config *cfg, bool rebuild, struct kidx **kp,
 		    "inventory directly, which is slower", cfg->cache_dir,
 		    strerror(errno));
 	} else if (lock == -2) {
+		lock = -1;
+		/* Another process has been rebuilding for longer than the
+		 * manager timeout (a huge inventory on a busy machine): answer
+		 * from the previous index rather than have every waiting
+		 * helper parse the inventory too. The change then takes
+		 * effect when that rebuild ends, seconds later. */
+		if (!rebuild &&
+		    (*kp = file_index_current(cfg, path, NULL)) != NULL) {
+			log_warn("key index rebuild still running after %d s: "
+			    "answering from the previous index",
+			    cfg->timeout);
+			return 0;
+		}
 		log_warn("key index lock busy for %d s: reading the "
 		    "inventory directly", cfg->timeout);
-		lock = -1;
 	} else if (!rebuild &&
 	    (*kp = file_index_current(cfg, path, &want)) != NULL) {
 		lock_release(lock);          /* another process rebuilt it */
@@ -426,10 +439,8 @@ file_find_keys(const struct sercon_config *cfg, const char *type,
 {
 	struct inventory inv;
 	struct kidx *k;
-	bool have_inv;
+	bool have_inv, rebuild = false;
 	int rc;
-
-	bool rebuild = false;
 
 again:
 	if (file_open(cfg, rebuild, &k, &inv, &have_inv, err, errlen) != 0)
@@ -456,10 +467,8 @@ file_list_consoles(const struct sercon_config *cfg, const char *entity_id,
 {
 	struct inventory inv;
 	struct kidx *k;
-	bool have_inv;
+	bool have_inv, rebuild = false;
 	int rc;
-
-	bool rebuild = false;
 
 again:
 	if (file_open(cfg, rebuild, &k, &inv, &have_inv, err, errlen) != 0)
@@ -703,7 +712,7 @@ mgr_find_keys(const struct sercon_config *cfg, const char *type,
 	else
 		rc = remote_find_keys(cfg, type, blob, out, err, errlen);
 	if (rc != 0)
-		return fail(err, errlen, "keys");
+		return fail(err, "keys");
 	return 0;
 }
 
@@ -735,7 +744,7 @@ mgr_list_consoles(const struct sercon_config *cfg, const char *entity_id,
 #endif
 	}
 	if (rc != 0)
-		return fail(err, errlen, "consoles");
+		return fail(err, "consoles");
 	mgr_console_list_sort(out);
 	return 0;
 }

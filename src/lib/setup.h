@@ -7,6 +7,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "pki.h"
@@ -43,9 +44,9 @@ int setup_path(char *out, size_t outlen, const char *dir, const char *name);
 int setup_trust_ca(const char *pki_dir, const char *ca_line,
     bool known_hosts, char *err, size_t errlen);
 /* Makes sure the slot's key exists (generated when missing, mode 0600,
- * owned by the sercon user when it exists). */
+ * owned by the sercon user when it exists); says what it did on out. */
 int setup_ensure_key(const char *pki_dir, enum pki_slot s,
-    const char *key_type, char *err, size_t errlen);
+    const char *key_type, FILE *out, char *err, size_t errlen);
 /* Signs the slot's key with the CA in ca_dir and installs the certificate.
  * options NULL gives the slot's defaults. */
 int setup_sign_slot(const char *pki_dir, const char *ca_dir,

@@ -181,6 +181,29 @@ check_public_file(struct check_ctx *ctx, const char *path, const char *fix)
 	return true;
 }
 
+/* The PKI directory: root's, not writable by others (whoever can write it
+ * can swap the keys). False only when it is missing. */
+static bool
+check_pki_dir(struct check_ctx *ctx)
+{
+	struct stat st;
+
+	if (stat(ctx->pki_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		check_fail(ctx, "PKI directory %s is missing; fix: sercon-setup "
+		    "proxy/host --name NAMES (or request + sign + install-cert)",
+		    ctx->pki_dir);
+		return false;
+	}
+	if ((st.st_mode & 022) != 0 || st.st_uid != 0) {
+		check_fail(ctx, "PKI directory %s is mode %04o owner uid %ld, "
+		    "writable by others than root; fix: chown root: %s && "
+		    "chmod 755 %s", ctx->pki_dir,
+		    (unsigned)(st.st_mode & 07777), (long)st.st_uid,
+		    ctx->pki_dir, ctx->pki_dir);
+	}
+	return true;
+}
+
 static void
 check_ca(struct check_ctx *ctx, bool proxy)
 {
@@ -189,6 +212,8 @@ check_ca(struct check_ctx *ctx, bool proxy)
 
 	if (setup_path(path, sizeof(path), ctx->pki_dir, "ca.pub") != 0 ||
 	    setup_path(kh, sizeof(kh), ctx->pki_dir, "known_hosts") != 0)
+		return;
+	if (!check_pki_dir(ctx))
 		return;
 	if (!check_public_file(ctx, path, "copy the CA's ca.pub here, or "
 	    "run sercon-setup proxy/host --ca-dir DIR"))

@@ -2,7 +2,6 @@
  * `request` makes a key here and prints its public half, `sign` (on the CA
  * machine) prints a certificate for it, `install-cert` puts the
  * certificate in the slot whose key it certifies. */
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -131,31 +130,15 @@ setup_cmd_request(int argc, char **argv)
 	if (setup_mkdir(o.pki_dir, 0755, err, sizeof(err)) != 0)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		/* What the key-making says goes to stderr: stdout is the key. */
-		fflush(stdout);
 		if (setup_path(key, sizeof(key), o.pki_dir,
 		    pki_slot_key(slots[i])) != 0) {
 			snprintf(err, sizeof(err), "path too long");
 			goto fail;
 		}
-		{
-			int saved = dup(STDOUT_FILENO);
-
-			if (saved == -1 || dup2(STDERR_FILENO,
-			    STDOUT_FILENO) == -1) {
-				snprintf(err, sizeof(err), "dup: %s",
-				    strerror(errno));
-				goto fail;
-			}
-			rc = setup_ensure_key(o.pki_dir, slots[i], o.key_type,
-			    err, sizeof(err));
-			fflush(stdout);
-			if (dup2(saved, STDOUT_FILENO) == -1)
-				abort();
-			close(saved);
-			if (rc != 0)
-				goto fail;
-		}
+		/* Standard output is the key: the rest goes to stderr. */
+		if (setup_ensure_key(o.pki_dir, slots[i], o.key_type, stderr,
+		    err, sizeof(err)) != 0)
+			goto fail;
 		if (pki_key_public(key, &line, err, sizeof(err)) != 0)
 			goto fail;
 		printf("%s sercon-%s%s%s\n", line, pki_slot_role(slots[i]),

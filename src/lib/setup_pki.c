@@ -183,7 +183,7 @@ setup_trust_ca(const char *pki_dir, const char *ca_line, bool known_hosts,
 
 int
 setup_ensure_key(const char *pki_dir, enum pki_slot s, const char *key_type,
-    char *err, size_t errlen)
+    FILE *out, char *err, size_t errlen)
 {
 	char path[PATH_MAX], comment[64];
 	uid_t uid;
@@ -207,13 +207,13 @@ setup_ensure_key(const char *pki_dir, enum pki_slot s, const char *key_type,
 			    "%s", path, strerror(errno));
 			return -1;
 		}
-		printf("kept key %s\n", path);
+		fprintf(out, "kept key %s\n", path);
 		return 0;
 	}
 	snprintf(comment, sizeof(comment), "sercon-%s", pki_slot_role(s));
 	if (pki_keygen(path, key_type, comment, uid, gid, err, errlen) != 0)
 		return -1;
-	printf("created key %s (%s)\n", path, key_type);
+	fprintf(out, "created key %s (%s)\n", path, key_type);
 	log_info("created key %s", path);
 	return 0;
 }
@@ -357,7 +357,7 @@ setup_role_parse(const char *cmd, const char *usage, int argc, char **argv,
 		switch (ch) {
 		case 'h':
 			fputs(usage, stdout);
-			return 1;
+			return -1;
 		case 'n': o->names = optarg; break;
 		case 'c': o->ca_dir = optarg; break;
 		case 'p': o->pki_dir = optarg; break;
@@ -400,7 +400,7 @@ setup_cmd_ca(int argc, char **argv)
 		return setup_usage_error("ca", "the subcommand is `ca create`");
 	}
 	if ((rc = setup_role_parse("ca", ca_usage, argc - 1, argv + 1, &o)) != 0)
-		return rc == 1 ? SETUP_EXIT_OK : rc;
+		return rc < 0 ? SETUP_EXIT_OK : rc;
 	if (o.names != NULL)
 		return setup_usage_error("ca", "--name is not for the CA");
 	if (setup_path(ca, sizeof(ca), o.ca_dir, "ca") != 0 ||
@@ -480,7 +480,7 @@ setup_machine(const char *cmd, const struct setup_role_opts *o,
 		const char *princ = pki_slot_is_host(s) ? o->names :
 		    PKI_PROXY_PRINCIPAL;
 
-		if (setup_ensure_key(o->pki_dir, s, o->key_type, err,
+		if (setup_ensure_key(o->pki_dir, s, o->key_type, stdout, err,
 		    sizeof(err)) != 0)
 			goto fail;
 		if (setup_cert_current(o->pki_dir, s, ca_fp, princ)) {
@@ -512,7 +512,7 @@ setup_cmd_proxy(int argc, char **argv)
 	int rc;
 
 	if ((rc = setup_role_parse("proxy", proxy_usage, argc, argv, &o)) != 0)
-		return rc == 1 ? SETUP_EXIT_OK : rc;
+		return rc < 0 ? SETUP_EXIT_OK : rc;
 	return setup_machine("proxy", &o, slots, 2);
 }
 
@@ -524,6 +524,6 @@ setup_cmd_host(int argc, char **argv)
 	int rc;
 
 	if ((rc = setup_role_parse("host", host_usage, argc, argv, &o)) != 0)
-		return rc == 1 ? SETUP_EXIT_OK : rc;
+		return rc < 0 ? SETUP_EXIT_OK : rc;
 	return setup_machine("host", &o, slots, 1);
 }

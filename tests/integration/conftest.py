@@ -50,6 +50,8 @@ def ensure_user():
         run(["useradd", "--system", "--user-group", "--shell", "/bin/sh",
              "--home-dir", "/var/lib/sercon", "--create-home", USER])
     run(["usermod", "-p", "*", USER])
+    # sshd's privilege separation directory; systemd would create it.
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
 
 
 class Install:

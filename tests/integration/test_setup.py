@@ -284,6 +284,15 @@ def test_check_world_readable_key(chain, tmp_path):
         "others; fix: chmod 600 %s/proxy-ssh_user_key" % (pki, pki)]
 
 
+def test_check_writable_pki_dir(chain, tmp_path):
+    pki = copy_pki(chain, str(tmp_path / "pki"))
+    os.chmod(pki, 0o777)
+    r = check(chain, "host", pki, expect=1)
+    assert problems(r) == [
+        "PROBLEM: PKI directory %s is mode 0777 owner uid 0, writable by others "
+        "than root; fix: chown root: %s && chmod 755 %s" % (pki, pki, pki)]
+
+
 def test_check_expired_certificate(chain, tmp_path):
     pki = copy_pki(chain, str(tmp_path / "pki"))
     r = setup_cmd(chain, "sign", "--ca-dir", chain.ca_dir, "--role", "proxy-host",

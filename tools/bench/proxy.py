@@ -3,9 +3,10 @@
 # Usage: proxy.py PREFIX [--calls=N] [--runs=N]
 # Measures, against the installation in PREFIX (run as root, the sercon
 # account existing):
-#   keys_*      sercon-proxy-keys per call (wall time and peak RSS) at 10,
-#               10k and 100k keys in a generated inventory, after the first
-#               call built the index;
+#   keys_*      sercon-proxy-keys per call (wall time, CPU time, peak RSS)
+#               at 10, 10k and 100k keys in a generated inventory, after the
+#               first call built the index; spawn_true_* is the floor of this
+#               machine (running /bin/true the same way);
 #   list_*      `ssh proxy list` beside a plain sshd login running `true`;
 #   connect_*   user ssh -> proxy -> host -> console socket, to the console's
 #               first byte, beside two plain ssh hops to a first byte;
@@ -259,15 +260,19 @@ class Bench:
         return path, users
 
     @staticmethod
-    def spawn_ms(argv):
-        """Wall time of one run of argv, as sshd pays it (spawn to exit)."""
+    def spawn_ms(argv, cpu=None):
+        """Wall time of one run of argv, as sshd pays it (spawn to exit);
+        its CPU time (user + system, which a busy machine inflates less)
+        is appended to cpu."""
         t0 = time.perf_counter()
         pid = os.posix_spawn(argv[0], argv, {"PATH": "/usr/bin:/bin"},
                              file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)])
-        _, status, _ = os.wait4(pid, 0)
+        _, status, ru = os.wait4(pid, 0)
         dt = time.perf_counter() - t0
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit("proxy bench: %s failed" % argv)
+        if cpu is not None:
+            cpu.append((ru.ru_utime + ru.ru_stime) * 1000)
         return dt * 1000
 
     @staticmethod
@@ -283,15 +288,17 @@ class Bench:
             raise SystemExit("proxy bench: %s failed: %s" % (argv, r.stderr))
         return int(r.stderr.strip().splitlines()[-1]) / 1024.0
 
-    def keys_call(self, argv):
-        return self.spawn_ms(argv), self.peak_rss_mib(argv)
+    def keys_call(self, argv, cpu):
+        return self.spawn_ms(argv, cpu), self.peak_rss_mib(argv)
 
     def bench_keys(self):
         rng = random.Random(7)
         helper = self.libexec + "/sercon-proxy-keys"
         # the floor on this machine: spawning a program that does nothing
-        base = [self.spawn_ms(["/bin/true"]) for _ in range(self.calls)]
+        base_cpu = []
+        base = [self.spawn_ms(["/bin/true"], base_cpu) for _ in range(self.calls)]
         self.results["spawn_true_time"] = stats(base, "ms")
+        self.results["spawn_true_cpu"] = stats(base_cpu, "ms")
         rss = self.peak_rss_mib(["/bin/true"])
         if rss is not None:
             self.results["spawn_true_rss"] = stats([rss], "MiB")
@@ -299,20 +306,23 @@ class Bench:
             path, users = self.inventory(n, rng)
             self.write_conf(path)
             say("keys helper at %s keys: first call builds the index" % label)
-            t, _ = self.keys_call([helper, USER] + self.user_pub.split()[:2])
+            t, _ = self.keys_call([helper, USER] + self.user_pub.split()[:2], None)
             self.results["keys_%s_first_call" % label] = stats([t], "ms")
-            times, rss = [], []
+            times, rss, cpu = [], [], []
             for i in range(self.calls):
                 k = users[rng.randrange(len(users))]["keys"][0].split()
-                t, r = self.keys_call([helper, USER, k[0], k[1]])
+                t, r = self.keys_call([helper, USER, k[0], k[1]], cpu)
                 times.append(t)
                 if r is not None:
                     rss.append(r)
             self.results["keys_%s_time" % label] = stats(times, "ms")
+            self.results["keys_%s_cpu" % label] = stats(cpu, "ms")
             if rss:
                 self.results["keys_%s_rss" % label] = stats(rss, "MiB")
-            say("  %.2f ms (/bin/true: %.2f ms), %s MiB (median of %d)" % (
-                statistics.median(times), statistics.median(base),
+            say("  %.2f ms, %.2f ms CPU (/bin/true: %.2f ms, %.2f ms CPU), %s MiB "
+                "(median of %d)" % (
+                statistics.median(times), statistics.median(cpu),
+                statistics.median(base), statistics.median(base_cpu),
                 "%.2f" % statistics.median(rss) if rss else "?", self.calls))
 
     def ssh(self, port, *cmd, tty=False):
