@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
@@ -407,6 +408,41 @@ test_manager_file(void **state)
 	cfg_free(&cfg);
 }
 
+/* While another process holds the rebuild lock past the timeout, the
+ * previous index answers; the change shows once the lock is free. */
+static void
+test_manager_lock_busy(void **state)
+{
+	struct sercon_config cfg;
+	struct mgr_key_list out;
+	char path[256], err[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/inventory.json", dir);
+	write_text(path, inv1);
+	cfg_file(&cfg, dir);
+	cfg.timeout = 1;
+	assert_int_equal(mgr_find_keys(&cfg, NULL, NULL, &out, err,
+	    sizeof(err)), 0);
+	mgr_key_list_free(&out);
+	write_text(path, inv2);
+	snprintf(path, sizeof(path), "%s/inventory.lock", dir);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(mgr_find_keys(&cfg, "ssh-ed25519", ED_BLOB, &out, err,
+	    sizeof(err)), 0);
+	assert_int_equal(out.n, 1);
+	assert_string_equal(out.v[0].entity_id, "alice");     /* previous */
+	mgr_key_list_free(&out);
+	close(fd);
+	assert_int_equal(mgr_find_keys(&cfg, "ssh-ed25519", ED_BLOB, &out, err,
+	    sizeof(err)), 0);
+	assert_string_equal(out.v[0].entity_id, "bob");
+	mgr_key_list_free(&out);
+	cfg_free(&cfg);
+}
+
 static void
 test_manager_unwritable_cache(void **state)
 {
@@ -455,6 +491,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_corrupt_records, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_manager_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_manager_lock_busy, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_manager_unwritable_cache,
 		    setup, teardown),

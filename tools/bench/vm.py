@@ -139,6 +139,8 @@ class Env:
         os.chmod(self.work, 0o755)
         self.setup_pki()
         ent = pwd.getpwnam("sercon")
+        # Another part's run may have left manager answers in the cache.
+        shutil.rmtree(self.prefix + "/var/cache/sercon", ignore_errors=True)
         for d in (self.console_dir, self.prefix + "/var/run/sercon/lock",
                   self.prefix + "/var/cache/sercon"):
             os.makedirs(d, exist_ok=True)
@@ -149,11 +151,11 @@ class Env:
             user_pub = f.read().strip()
         n = N_SESSIONS + 4
         self.n_consoles = n
-        inv = {"users": [{"id": "bench", "name": "Bench", "keys": [user_pub]}],
+        inv = {"users": [{"id": "vm-bench", "name": "VM bench", "keys": [user_pub]}],
                "consoles": [{"vm_id": "b0000000-0000-4000-8000-%012d" % i,
                              "vm_name": "vm%03d" % i, "host": "127.0.0.1",
                              "console": "bench-%03d.sock" % i,
-                             "users": ["bench"]} for i in range(n)]}
+                             "users": ["vm-bench"]} for i in range(n)]}
         if os.path.exists(self.inventory):
             with open(self.inventory) as f:
                 self.saved_inventory = f.read()
@@ -289,7 +291,7 @@ class Session:
     def __init__(self, argv):
         self.t0 = time.monotonic()
         self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, bufsize=0)
+                                  stderr=subprocess.STDOUT, bufsize=0)
         os.set_blocking(self.p.stdout.fileno(), False)
         self.buf = b""
 
