@@ -260,7 +260,7 @@ dial_status_message(int status)
 	case DIAL_HOST_BUSY:
 		return "the console is busy: someone else is connected to it";
 	case DIAL_HOST_VM_CLOSED:
-		return "the VM closed its console (was it shut down or "
+		return "the VM closed the console (was it shut down or "
 		    "migrated?)";
 	case DIAL_SSH_FAILED:
 		return "could not reach or verify the VM's host";

@@ -40,7 +40,7 @@ term_raw(int fd)
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
-	if (tcsetattr(fd, TCSAFLUSH, &raw) != 0)
+	if (tcsetattr(fd, TCSADRAIN, &raw) != 0)
 		return -1;
 	term_fd = fd;
 	return 0;

@@ -22,7 +22,7 @@ import vm_util
 
 pexpect = pytest.importorskip("pexpect")
 
-pytestmark = pytest.mark.vm
+pytestmark = [pytest.mark.vm, pytest.mark.netns]
 
 PFX = "sercon-t-"
 NS_PROXY = PFX + "proxy"
