@@ -365,17 +365,13 @@ cache_consoles_at(const struct sercon_config *cfg, const char *entity_id,
 		have = false;
 	}
 	age = have ? (long)(now - ce.fetched) : 0;
-	if (have && age < cfg->cache_ttl) {
-		log_debug("cache: console list of entity %s is fresh (%ld s)",
-		    entity_id, age);
-		*out = ce.list;
-		return 0;
-	}
+	/* Always asked: a permission revoked in the manager takes effect at
+	 * the next connect. The cache only answers when the manager fails. */
 	memset(&fresh, 0, sizeof(fresh));
 	if (fetch(cfg, entity_id, &fresh, err, errlen) == 0) {
 		if (have)
 			mgr_console_list_free(&ce.list);
-		if (cfg->cache_ttl > 0 || cfg->cache_stale_max > 0)
+		if (cfg->cache_stale_max > 0)
 			cache_store(cfg, entity_id, &fresh, now);
 		*out = fresh;
 		return 0;

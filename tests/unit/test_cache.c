@@ -128,7 +128,7 @@ cache_file(struct fixture *fx, char *path, size_t len)
 }
 
 static void
-test_fresh_then_refetch(void **state)
+test_asked_every_time(void **state)
 {
 	struct fixture *fx = *state;
 	char name[64];
@@ -136,18 +136,20 @@ test_fresh_then_refetch(void **state)
 	assert_int_equal(lookup(fx, "alice", T0, name, sizeof(name)), 0);
 	assert_string_equal(name, "web1");
 	assert_int_equal(mgr_calls, 1);
-	/* fresh: not asked again */
+	/* a change in the manager shows at the next connect, even within
+	 * cache_ttl: console lists are never served from the cache while
+	 * the manager answers */
 	mgr_vm = "web2";
-	assert_int_equal(lookup(fx, "alice", T0 + 29, name, sizeof(name)), 0);
-	assert_string_equal(name, "web1");
-	assert_int_equal(mgr_calls, 1);
-	/* expired: asked, new answer stored */
-	assert_int_equal(lookup(fx, "alice", T0 + 30, name, sizeof(name)), 0);
+	assert_int_equal(lookup(fx, "alice", T0 + 1, name, sizeof(name)), 0);
 	assert_string_equal(name, "web2");
 	assert_int_equal(mgr_calls, 2);
 	/* another entity has its own entry */
-	assert_int_equal(lookup(fx, "bob", T0 + 31, NULL, 0), 0);
+	assert_int_equal(lookup(fx, "bob", T0 + 2, NULL, 0), 0);
 	assert_int_equal(mgr_calls, 3);
+	/* and the stored answer is the newest one */
+	mgr_down = 1;
+	assert_int_equal(lookup(fx, "alice", T0 + 3, name, sizeof(name)), 0);
+	assert_string_equal(name, "web2");
 }
 
 static void
@@ -182,8 +184,7 @@ test_stale_max_zero(void **state)
 	fx->cfg.cache_stale_max = 0;
 	assert_int_equal(lookup(fx, "alice", T0, NULL, 0), 0);
 	mgr_down = 1;
-	assert_int_equal(lookup(fx, "alice", T0 + 10, NULL, 0), 0);  /* fresh */
-	assert_int_equal(lookup(fx, "alice", T0 + 31, NULL, 0), -1);
+	assert_int_equal(lookup(fx, "alice", T0 + 1, NULL, 0), -1);
 }
 
 static void
@@ -201,14 +202,13 @@ test_ttl_zero(void **state)
 }
 
 static void
-test_both_zero_writes_nothing(void **state)
+test_stale_max_zero_writes_nothing(void **state)
 {
 	struct fixture *fx = *state;
 	DIR *dir;
 	struct dirent *d;
 	int files = 0;
 
-	fx->cfg.cache_ttl = 0;
 	fx->cfg.cache_stale_max = 0;
 	assert_int_equal(lookup(fx, "alice", T0, NULL, 0), 0);
 	dir = opendir(fx->dir);
@@ -248,10 +248,13 @@ test_tampered_ignored(void **state)
 	assert_int_equal(lookup(fx, "alice", T0, NULL, 0), 0);
 	cache_file(fx, path, sizeof(path));
 	flip_last_byte_before(path, 10);
-	/* not trusted even while "fresh" */
-	assert_int_equal(lookup(fx, "alice", T0 + 1, NULL, 0), 0);
+	/* not trusted when the manager fails */
+	mgr_down = 1;
+	assert_int_equal(lookup(fx, "alice", T0 + 1, NULL, 0), -1);
 	assert_int_equal(mgr_calls, 2);
-	/* rewritten good: trusted again */
+	/* rewritten good by the next answer: trusted again */
+	mgr_down = 0;
+	assert_int_equal(lookup(fx, "alice", T0 + 2, NULL, 0), 0);
 	mgr_down = 1;
 	assert_int_equal(lookup(fx, "alice", T0 + 40, NULL, 0), 0);
 	flip_last_byte_before(path, 3);
@@ -356,14 +359,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fresh_then_refetch, setup,
+		cmocka_unit_test_setup_teardown(test_asked_every_time, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_stale_while_down, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_stale_max_zero, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ttl_zero, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_both_zero_writes_nothing,
+		cmocka_unit_test_setup_teardown(test_stale_max_zero_writes_nothing,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tampered_ignored, setup,
 		    teardown),
