@@ -10,23 +10,12 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include "args.h"
 #include "dial.h"
 #include "log.h"
 #include "text.h"
 
 #define DIAL_MAX_ARGS 24
-
-void
-dial_argv_free(char **argv)
-{
-	char **p;
-
-	if (argv == NULL)
-		return;
-	for (p = argv; *p != NULL; p++)
-		free(*p);
-	free(argv);
-}
 
 static int
 safe_char(unsigned char c)
@@ -140,7 +129,7 @@ dial_argv(const struct sercon_config *cfg, const struct mgr_console *c,
 	*argvp = argv;
 	return 0;
 oom:
-	dial_argv_free(argv);
+	args_free(argv);
 	snprintf(err, errlen, "out of memory");
 	return -1;
 }
@@ -177,7 +166,7 @@ dial_spawn(const struct sercon_config *cfg, const struct mgr_console *c,
 	if ((pid = fork()) < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));
 		sigprocmask(SIG_SETMASK, &old_mask, NULL);
-		dial_argv_free(argv);
+		args_free(argv);
 		return -1;
 	}
 	if (pid == 0) {
@@ -194,7 +183,7 @@ dial_spawn(const struct sercon_config *cfg, const struct mgr_console *c,
 		_exit(DIAL_SSH_FAILED);
 	}
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
-	dial_argv_free(argv);
+	args_free(argv);
 	*pidp = pid;
 	return 0;
 }

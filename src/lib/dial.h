@@ -20,11 +20,10 @@
 #define DIAL_SSH_FAILED        255
 
 /* The ssh argv for console c, NULL-terminated, malloc'd (free with
- * dial_argv_free). The host is validated again here. Returns 0 or -1. */
+ * args_free from args.h). The host is validated again here. Returns 0 or -1. */
 int dial_argv(const struct sercon_config *cfg, const struct mgr_console *c,
     const char *entity_id, const char *entity, bool tty, char ***argvp,
     char *err, size_t errlen);
-void dial_argv_free(char **argv);
 
 /* A word the host shell's splitter reads back as s: s itself when it is
  * made of safe characters only, else single-quoted. Malloc'd. */

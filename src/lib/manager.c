@@ -46,6 +46,21 @@ xstrdup(const char *s)
 	return p;
 }
 
+/* Room for one more element in a list of n of cap; doubles as needed. */
+static void *
+grow(void *v, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap;
+
+	if (n < *cap)
+		return v;
+	ncap = *cap ? *cap * 2 : 8;
+	if ((v = reallocarray(v, ncap, size)) == NULL)
+		abort();
+	*cap = ncap;
+	return v;
+}
+
 int
 mgr_key_list_add(struct mgr_key_list *l, const char *entity_id,
     const char *entity, const char *type, const char *blob, char *err,
@@ -63,15 +78,7 @@ mgr_key_list_add(struct mgr_key_list *l, const char *entity_id,
 	}
 	if (sshkey_check(type, blob, err, errlen) != 0)
 		return -1;
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 8;
-		struct mgr_key *n = reallocarray(l->v, ncap, sizeof(*n));
-
-		if (n == NULL)
-			abort();
-		l->v = n;
-		l->cap = ncap;
-	}
+	l->v = grow(l->v, &l->cap, l->n, sizeof(*l->v));
 	k = &l->v[l->n++];
 	k->entity_id = xstrdup(entity_id);
 	k->entity = xstrdup(entity);
@@ -118,15 +125,7 @@ mgr_console_list_add(struct mgr_console_list *l, const char *vm_id,
 		snprintf(err, errlen, "console is not a plain file name");
 		return -1;
 	}
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 8;
-		struct mgr_console *n = reallocarray(l->v, ncap, sizeof(*n));
-
-		if (n == NULL)
-			abort();
-		l->v = n;
-		l->cap = ncap;
-	}
+	l->v = grow(l->v, &l->cap, l->n, sizeof(*l->v));
 	c = &l->v[l->n++];
 	c->vm_id = xstrdup(vm_id);
 	c->vm_name = xstrdup(vm_name);

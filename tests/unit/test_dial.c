@@ -51,7 +51,7 @@ test_argv(void **state)
 	assert_int_equal(n, 4);
 	assert_string_equal(words[3], "--console=it's.sock");
 	args_free(words);
-	dial_argv_free(argv);
+	args_free(argv);
 
 	c.host = "-oProxyCommand=x";
 	assert_int_equal(dial_argv(&cfg, &c, "a", "a", false, &argv, err,
