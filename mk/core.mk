@@ -11,8 +11,15 @@ src_lib_libsercon_a_SOURCES = \
 	src/lib/term.c src/lib/term.h \
 	src/lib/manager.h src/lib/backend.h src/lib/cache.h
 
+# Linked as an object, not from the archive: the sanitizer runtime's own
+# weak default would otherwise satisfy the reference first.
+if ENABLE_SANITIZERS
+src_lib_libsercon_a_SOURCES += src/lib/asan_options.c
+sanitizer_obj = src/lib/libsercon_a-asan_options.$(OBJEXT)
+endif
+
 # What a program links to use the library.
-SERCON_LIBS = src/lib/libsercon.a $(CURL_LIBS) $(JANSSON_LIBS) \
+SERCON_LIBS = $(sanitizer_obj) src/lib/libsercon.a $(CURL_LIBS) $(JANSSON_LIBS) \
 	$(CRYPTO_LIBS) $(INIH_LIBS)
 
 
