@@ -178,7 +178,9 @@ def test_sshd_config_includes_admin_snippets_first(install):
     with open(install.datadir + "/host/sshd_config") as f:
         lines = [l for l in f.read().splitlines()
                  if l.strip() and not l.startswith("#")]
-    assert lines[0] == "Include %s/host-sshd.d/*.conf" % install.etc
+    # MaxStartups alone comes first: sshd keeps its last value, not its first
+    assert lines[0].startswith("MaxStartups ")
+    assert lines[1] == "Include %s/host-sshd.d/*.conf" % install.etc
     assert not any(l.startswith("Port") for l in lines)
 
 
@@ -762,7 +764,7 @@ def test_admin_snippet_wins(install, pki):
     os.makedirs(d, exist_ok=True)
     snippet = os.path.join(d, "50-test.conf")
     with open(snippet, "w") as f:
-        f.write("MaxAuthTries 6\nClientAliveInterval 33\n")
+        f.write("MaxAuthTries 6\nClientAliveInterval 33\nMaxStartups 50:30:200\n")
     try:
         r = subprocess.run(["/usr/sbin/sshd", "-T", "-f",
                             install.datadir + "/host/sshd_config"],
@@ -773,6 +775,9 @@ def test_admin_snippet_wins(install, pki):
     eff = dict(l.split(" ", 1) for l in r.stdout.splitlines() if " " in l)
     assert eff["maxauthtries"] == "6"
     assert eff["clientaliveinterval"] == "33"
+    # sshd keeps the last MaxStartups: the shipped one stands before the
+    # Include so that a snippet can still raise it
+    assert eff["maxstartups"] == "50:30:200"
 
 
 @pytest.mark.parametrize("tty", [True, False])

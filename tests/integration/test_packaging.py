@@ -14,6 +14,9 @@ import pytest
 
 from conftest import REPO, TAG, run
 
+# Builds real packages: not repeated in the sanitizer pass.
+pytestmark = pytest.mark.package
+
 
 def version():
     with open(os.path.join(REPO, "configure.ac")) as f:
