@@ -147,6 +147,38 @@ class Bench:
         except (OSError, IndexError):
             return None
 
+    def sessions_pss(self, count):
+        """Proportional set size per session (shared pages divided among
+        the processes mapping them) with count host-shells open at once on
+        idle consoles: what each further session costs the host."""
+        socks, conns, procs = [], [], []
+        try:
+            for i in range(count):
+                self.n += 1
+                name = "idle%d.sock" % self.n
+                path = os.path.join(self.tmp, name)
+                srv = socket.socket(socket.AF_UNIX)
+                srv.bind(path)
+                srv.listen(1)
+                socks.append(srv)
+                argv, env = self.relay_argv("sercon-host-shell", name, path)
+                procs.append(subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
+                                              stdout=subprocess.DEVNULL))
+                conns.append(srv.accept()[0])
+            time.sleep(0.2)
+            pss = 0
+            for p in procs:
+                with open("/proc/%d/smaps_rollup" % p.pid) as f:
+                    pss += sum(int(l.split()[1]) for l in f if l.startswith("Pss:"))
+            return pss / count
+        finally:
+            for p in procs:
+                p.stdin.close()
+            for c in conns + socks:
+                c.close()
+            for p in procs:
+                p.wait()
+
     def to_console(self, tool, total):
         """stdin -> console: seconds until the sink's count comes back."""
         srv, name, path = self.server("sink")
@@ -299,6 +331,9 @@ def main():
             if key in rtt:
                 added = [a - bare for a, bare in zip(rtt[key], rtt["bare_socket"])]
                 out["keystroke_added_%s" % key] = summary(added, "ms", 1e3)
+        pss = [b.sessions_pss(20) for i in range(runs)]
+        progress("PSS per session, 20 sessions open: %s KiB" % pss)
+        out["host_shell_pss_per_session_20"] = summary(pss, "KiB")
     finally:
         b.close()
     print(json.dumps(out, indent=1, sort_keys=True))
