@@ -8,6 +8,7 @@ src_lib_libsercon_a_SOURCES = \
 	src/lib/args.c src/lib/args.h \
 	src/lib/text.c src/lib/text.h \
 	src/lib/child.c src/lib/child.h \
+	src/lib/atomic.c src/lib/atomic.h \
 	src/lib/term.c src/lib/term.h \
 	src/lib/manager.h src/lib/backend.h src/lib/cache.h
 

@@ -18,6 +18,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "atomic.h"
 #include "cache.h"
 #include "log.h"
 #include "text.h"
@@ -102,37 +103,6 @@ cache_slurp(const char *path, size_t max, size_t *lenp, int *errnop)
 	buf[len] = '\0';
 	*lenp = len;
 	return buf;
-}
-
-/* Writes data to path through a temporary file and rename(2). */
-static int
-cache_write_atomic(const char *dir, const char *path, const void *data,
-    size_t len)
-{
-	char tmp[PATH_MAX];
-	const char *p = data;
-	size_t off = 0;
-	ssize_t w;
-	int fd;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.tmp.XXXXXX", dir) >=
-	    sizeof(tmp))
-		return -1;
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
-		return -1;
-	while (off < len) {
-		w = write(fd, p + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	if (close(fd) != 0 || off != len || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
 }
 
 /* The HMAC key: read it, or make it the first time (link(2) so that two
@@ -229,7 +199,7 @@ cache_store(const struct sercon_config *cfg, const char *entity_id,
     const struct mgr_console_list *l, time_t now)
 {
 	unsigned char key[CACHE_KEY_LEN];
-	char path[PATH_MAX], mac[2 * EVP_MAX_MD_SIZE + 1];
+	char path[PATH_MAX], mac[2 * EVP_MAX_MD_SIZE + 1], werr[256];
 	char *body = NULL, *file = NULL;
 	int n;
 
@@ -246,9 +216,9 @@ cache_store(const struct sercon_config *cfg, const char *entity_id,
 		file = NULL;
 		log_warn("cache: cannot encode the console list of entity %s",
 		    entity_id);
-	} else if (cache_write_atomic(cfg->cache_dir, path, file,
-	    (size_t)n) != 0)
-		log_warn("cache: cannot write %s: %s", path, strerror(errno));
+	} else if (atomic_write(path, file, (size_t)n, 0600, (uid_t)-1,
+	    (gid_t)-1, werr, sizeof(werr)) != 0)
+		log_warn("cache: %s", werr);
 	OPENSSL_cleanse(key, sizeof(key));
 	free(body);
 	free(file);

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "child.h"
+#include "atomic.h"
 #include "pki.h"
 #include "text.h"
 
@@ -623,7 +624,7 @@ pki_sign(const struct pki_sign_req *req, const char *tmpdir, char **cert,
 	snprintf(pub, sizeof(pub), "%s/key.pub", tmp);
 	snprintf(out, sizeof(out), "%s/key-cert.pub", tmp);
 	snprintf(serial, sizeof(serial), "%llu", req->serial);
-	if (pki_write_file(pub, req->pubkey, strlen(req->pubkey), 0644,
+	if (atomic_write(pub, req->pubkey, strlen(req->pubkey), 0644,
 	    (uid_t)-1, (gid_t)-1, err, errlen) != 0)
 		goto out;
 	argv[n++] = NULL;
@@ -780,54 +781,6 @@ pki_read_file(const char *path, size_t max, char **out, char *err,
 	return 0;
 }
 
-int
-pki_write_file(const char *path, const char *data, size_t len, mode_t mode,
-    uid_t uid, gid_t gid, char *err, size_t errlen)
-{
-	char tmp[PATH_MAX];
-	size_t off = 0;
-	int fd;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
-	    sizeof(tmp)) {
-		snprintf(err, errlen, "path too long");
-		return -1;
-	}
-	if ((fd = mkstemp(tmp)) == -1) {
-		snprintf(err, errlen, "cannot write %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (fchmod(fd, mode) != 0 ||
-	    ((uid != (uid_t)-1 || gid != (gid_t)-1) &&
-	    fchown(fd, uid, gid) != 0))
-		goto fail;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
-	return 0;
-fail:
-	snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	(void)unlink(tmp);
-	return -1;
-}
 
 int
 pki_pubkey_norm(const char *text, char **line, char *err, size_t errlen)

@@ -93,10 +93,6 @@ int pki_check_names(const char *names, char *err, size_t errlen);
 /* Reads a small file (at most max bytes) into a NUL-terminated buffer. */
 int pki_read_file(const char *path, size_t max, char **out, char *err,
     size_t errlen);
-/* Writes data to path by atomic replace with the given mode and owner
- * (-1: root's, i.e. unchanged). */
-int pki_write_file(const char *path, const char *data, size_t len,
-    mode_t mode, uid_t uid, gid_t gid, char *err, size_t errlen);
 /* First line of a public key file, without comment and newline: "TYPE B64".
  * Validated with sshkey_parse_line. */
 int pki_pubkey_read(const char *path, char **line, char *err, size_t errlen);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "atomic.h"
 #include "backend.h"
 #include "child.h"
 #include "config.h"
@@ -235,7 +236,7 @@ engine_write(const struct engine_opts *o, const char *url, const char *path,
 	}
 	if (setup_mkdir(o->conf_dir, 0755, err, errlen) != 0)
 		return -1;
-	return pki_write_file(path, text, (size_t)n, 0644, (uid_t)-1,
+	return atomic_write(path, text, (size_t)n, 0644, (uid_t)-1,
 	    (gid_t)-1, err, errlen);
 }
 

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "log.h"
 #include "setup.h"
 
@@ -398,7 +399,7 @@ setup_cmd_install_cert(int argc, char **argv)
 		goto fail;
 	}
 	strcat(dst, "-cert.pub");
-	if (pki_write_file(dst, text, strlen(text), 0644, (uid_t)-1,
+	if (atomic_write(dst, text, strlen(text), 0644, (uid_t)-1,
 	    (gid_t)-1, err, sizeof(err)) != 0)
 		goto fail;
 	printf("installed %s: %s certificate for %s, valid until %s\n", dst,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "atomic.h"
 #include "log.h"
 #include "setup.h"
 
@@ -153,7 +154,7 @@ setup_add_line(const char *dir, const char *name, const char *line,
 		abort();
 	snprintf(text, n, "%s%s%s\n", old != NULL ? old : "",
 	    olen > 0 && old[olen - 1] != '\n' ? "\n" : "", line);
-	rc = pki_write_file(path, text, strlen(text), 0644, (uid_t)-1,
+	rc = atomic_write(path, text, strlen(text), 0644, (uid_t)-1,
 	    (gid_t)-1, err, errlen);
 	if (rc == 0)
 		printf("%s %s\n", old != NULL ? "added the CA to" : "wrote",
@@ -251,7 +252,7 @@ setup_sign_slot(const char *pki_dir, const char *ca_dir, enum pki_slot s,
 	    (req.is_host ? NULL : user_opts);
 	if (pki_sign(&req, pki_dir, &cert, err, errlen) != 0)
 		goto out;
-	if (pki_write_file(cert_path, cert, strlen(cert), 0644, (uid_t)-1,
+	if (atomic_write(cert_path, cert, strlen(cert), 0644, (uid_t)-1,
 	    (gid_t)-1, err, errlen) != 0)
 		goto out;
 	if (pki_cert_read(cert_path, &c, err, errlen) != 0)
@@ -426,7 +427,7 @@ setup_cmd_ca(int argc, char **argv)
 				abort();
 			memcpy(text, line, ll);
 			memcpy(text + ll, "\n", 2);
-			rc = pki_write_file(pub, text, ll + 1, 0644,
+			rc = atomic_write(pub, text, ll + 1, 0644,
 			    (uid_t)-1, (gid_t)-1, err, sizeof(err));
 			free(text);
 			if (rc == 0)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#include "atomic.h"
 #include "pki.h"
 
 static const char user_listing[] =
@@ -215,7 +216,7 @@ test_round_trip(void **state)
 	req.options = opts;
 	assert_int_equal(pki_sign(&req, dir, &cert, err, sizeof(err)), 0);
 	snprintf(cert_path, sizeof(cert_path), "%s/key-cert.pub", dir);
-	assert_int_equal(pki_write_file(cert_path, cert, strlen(cert), 0644,
+	assert_int_equal(atomic_write(cert_path, cert, strlen(cert), 0644,
 	    (uid_t)-1, (gid_t)-1, err, sizeof(err)), 0);
 	assert_int_equal(pki_cert_read(cert_path, &c, err, sizeof(err)), 0);
 	assert_false(c.is_host);
