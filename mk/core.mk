@@ -1,27 +1,33 @@
-# mk/core.mk: the shared core (src/lib), one static library every program links.
-noinst_LIBRARIES += src/lib/libsercon.a
-src_lib_libsercon_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS) \
-	$(CRYPTO_CFLAGS) $(INIH_CFLAGS)
-src_lib_libsercon_a_SOURCES = \
-	src/lib/log.c src/lib/log.h \
-	src/lib/config.c src/lib/config.h \
-	src/lib/args.c src/lib/args.h \
-	src/lib/text.c src/lib/text.h \
-	src/lib/child.c src/lib/child.h \
-	src/lib/atomic.c src/lib/atomic.h \
-	src/lib/term.c src/lib/term.h \
-	src/lib/manager.h src/lib/backend.h src/lib/cache.h
+# mk/core.mk: src/lib/core, the toolkit every program shares (config, log,
+# text, args, child, term, atomic files, public keys). It includes nothing
+# from the other parts.
+noinst_LIBRARIES += src/lib/core/libsercon_core.a
+src_lib_core_libsercon_core_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
+src_lib_core_libsercon_core_a_SOURCES = \
+	src/lib/core/log.c src/lib/core/log.h \
+	src/lib/core/config.c src/lib/core/config.h \
+	src/lib/core/args.c src/lib/core/args.h \
+	src/lib/core/text.c src/lib/core/text.h \
+	src/lib/core/child.c src/lib/core/child.h \
+	src/lib/core/atomic.c src/lib/core/atomic.h \
+	src/lib/core/term.c src/lib/core/term.h \
+	src/lib/core/sshkey.c src/lib/core/sshkey.h
 
 # Linked as an object, not from the archive: the sanitizer runtime's own
 # weak default would otherwise satisfy the reference first.
 if ENABLE_SANITIZERS
-src_lib_libsercon_a_SOURCES += src/lib/asan_options.c
-sanitizer_obj = src/lib/libsercon_a-asan_options.$(OBJEXT)
+src_lib_core_libsercon_core_a_SOURCES += src/lib/core/asan_options.c
+sanitizer_obj = src/lib/core/libsercon_core_a-asan_options.$(OBJEXT)
 endif
 
-# What a program links to use the library.
-SERCON_LIBS = $(sanitizer_obj) src/lib/libsercon.a $(CURL_LIBS) $(JANSSON_LIBS) \
-	$(CRYPTO_LIBS) $(INIH_LIBS)
+# What a program links, highest part first. Each part's fragment defines
+# its archive; a part's code may use only the parts after it in this list.
+CORE_LIBS = src/lib/core/libsercon_core.a $(INIH_LIBS)
+MANAGER_LIBS = src/lib/manager/libsercon_manager.a $(CORE_LIBS) \
+	$(CURL_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
+SERCON_LIBS = $(sanitizer_obj) src/lib/setup/libsercon_setup.a \
+	src/lib/host/libsercon_host.a src/lib/proxy/libsercon_proxy.a \
+	$(MANAGER_LIBS)
 
 
 if HAVE_CMOCKA
@@ -31,7 +37,8 @@ endif
 
 if HAVE_CMOCKA
 core_unit_tests = tests/unit/test_args tests/unit/test_text \
-	tests/unit/test_config tests/unit/test_log tests/unit/test_child
+	tests/unit/test_config tests/unit/test_log tests/unit/test_child \
+	tests/unit/test_sshkey
 check_PROGRAMS += $(core_unit_tests)
 TESTS += $(core_unit_tests)
 tests_unit_test_args_CFLAGS = $(unit_cflags)
@@ -44,6 +51,9 @@ tests_unit_test_log_CFLAGS = $(unit_cflags)
 tests_unit_test_log_LDADD = $(unit_ldadd)
 tests_unit_test_child_CFLAGS = $(unit_cflags)
 tests_unit_test_child_LDADD = $(unit_ldadd)
+tests_unit_test_sshkey_SOURCES = tests/unit/test_sshkey.c tests/unit/keys_fixture.h
+tests_unit_test_sshkey_CFLAGS = $(unit_cflags)
+tests_unit_test_sshkey_LDADD = $(unit_ldadd)
 endif
 
 # The defaults file, and the directories an admin fills.

@@ -1,12 +1,15 @@
-# mk/host.mk: host side: sercon-host-shell, relay, host sshd.
-src_lib_libsercon_a_SOURCES += \
-	src/lib/relay.c src/lib/relay.h \
-	src/lib/conlock.c src/lib/conlock.h \
-	src/lib/host_args.c src/lib/host_shell.c src/lib/host_shell.h
+# mk/host.mk: src/lib/host (relay, console lock, the host shell) and
+# sercon-host-shell, the host sshd. Uses core only.
+noinst_LIBRARIES += src/lib/host/libsercon_host.a
+src_lib_host_libsercon_host_a_SOURCES = \
+	src/lib/host/relay.c src/lib/host/relay.h \
+	src/lib/host/conlock.c src/lib/host/conlock.h \
+	src/lib/host/host_args.c src/lib/host/host_shell.c src/lib/host/host_shell.h
 
 pkglibexec_PROGRAMS += src/host-shell/sercon-host-shell
 src_host_shell_sercon_host_shell_SOURCES = src/host-shell/main.c
-src_host_shell_sercon_host_shell_LDADD = $(SERCON_LIBS)
+src_host_shell_sercon_host_shell_LDADD = $(sanitizer_obj) \
+	src/lib/host/libsercon_host.a $(CORE_LIBS)
 
 dist_man_MANS += man/sercon-host-shell.8
 

@@ -1,43 +1,44 @@
-# mk/proxy.mk: proxy side: sercon-proxy-keys, sercon-proxy-shell, file backend, proxy sshd.
-src_lib_libsercon_a_SOURCES += \
-	src/lib/manager.c \
-	src/lib/be_file.c src/lib/proxy_inv.h \
-	src/lib/keyindex.c src/lib/keyindex.h \
-	src/lib/sshkey.c src/lib/sshkey.h \
-	src/lib/dial.c src/lib/dial.h \
-	src/lib/menu.c src/lib/menu.h \
-	src/lib/proxy_keys.c src/lib/proxy_keys.h \
-	src/lib/proxy_shell.c src/lib/proxy_shell.h
+# mk/proxy.mk: src/lib/proxy (dial, menu, the keys helper's lines, the
+# shell's commands) and the four proxy programs, the proxy sshd. Uses
+# manager and core.
+noinst_LIBRARIES += src/lib/proxy/libsercon_proxy.a
+src_lib_proxy_libsercon_proxy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+src_lib_proxy_libsercon_proxy_a_SOURCES = \
+	src/lib/proxy/dial.c src/lib/proxy/dial.h \
+	src/lib/proxy/menu.c src/lib/proxy/menu.h \
+	src/lib/proxy/proxy_keys.c src/lib/proxy/proxy_keys.h \
+	src/lib/proxy/proxy_shell.c src/lib/proxy/proxy_shell.h
 
 pkglibexec_PROGRAMS += src/proxy-keys/sercon-proxy-keys \
-	src/proxy-keys/sercon-proxy-fetch src/proxy-shell/sercon-proxy-shell
+	src/proxy-fetch/sercon-proxy-fetch src/proxy-shell/sercon-proxy-shell
 # sshd runs the keys helper once per offered key and the shell once per
 # session: both are built lean (their own manager.o with MGR_LEAN, no
 # libcurl or libcrypto, whose loading alone costs more than the work) and
 # run sercon-proxy-fetch only when a remote manager must be asked.
+lean_ldadd = $(sanitizer_obj) src/lib/proxy/libsercon_proxy.a \
+	src/lib/manager/libsercon_manager.a $(CORE_LIBS) $(JANSSON_LIBS)
 src_proxy_keys_sercon_proxy_keys_SOURCES = src/proxy-keys/main.c \
-	src/lib/manager.c
+	src/lib/manager/manager.c
 src_proxy_keys_sercon_proxy_keys_CPPFLAGS = $(AM_CPPFLAGS) -DMGR_LEAN
 src_proxy_keys_sercon_proxy_keys_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-src_proxy_keys_sercon_proxy_keys_LDADD = src/lib/libsercon.a \
-	$(JANSSON_LIBS) $(INIH_LIBS)
-src_proxy_keys_sercon_proxy_fetch_SOURCES = src/proxy-keys/fetch.c
-src_proxy_keys_sercon_proxy_fetch_LDADD = $(SERCON_LIBS)
+src_proxy_keys_sercon_proxy_keys_LDADD = $(lean_ldadd)
+src_proxy_fetch_sercon_proxy_fetch_SOURCES = src/proxy-fetch/main.c
+src_proxy_fetch_sercon_proxy_fetch_LDADD = $(sanitizer_obj) $(MANAGER_LIBS)
 # What sercon-proxy-shell becomes for the length of a session: static and
 # tiny (it needs only the log, the text rules and dial.c) so that a session
 # holds well under 1 MiB on the proxy. Sanitizer builds cannot link static.
-pkglibexec_PROGRAMS += src/proxy-shell/sercon-proxy-wait
-src_proxy_shell_sercon_proxy_wait_SOURCES = src/proxy-shell/wait.c
-src_proxy_shell_sercon_proxy_wait_LDADD = src/lib/libsercon.a
+pkglibexec_PROGRAMS += src/proxy-wait/sercon-proxy-wait
+src_proxy_wait_sercon_proxy_wait_SOURCES = src/proxy-wait/main.c
+src_proxy_wait_sercon_proxy_wait_LDADD = src/lib/proxy/libsercon_proxy.a \
+	src/lib/core/libsercon_core.a
 if !ENABLE_SANITIZERS
-src_proxy_shell_sercon_proxy_wait_LDFLAGS = -static-pie -Wl,-z,relro -Wl,-z,now
+src_proxy_wait_sercon_proxy_wait_LDFLAGS = -static-pie -Wl,-z,relro -Wl,-z,now
 endif
 src_proxy_shell_sercon_proxy_shell_SOURCES = src/proxy-shell/main.c \
-	src/lib/manager.c
+	src/lib/manager/manager.c
 src_proxy_shell_sercon_proxy_shell_CPPFLAGS = $(AM_CPPFLAGS) -DMGR_LEAN
 src_proxy_shell_sercon_proxy_shell_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-src_proxy_shell_sercon_proxy_shell_LDADD = src/lib/libsercon.a \
-	$(JANSSON_LIBS) $(INIH_LIBS)
+src_proxy_shell_sercon_proxy_shell_LDADD = $(lean_ldadd)
 
 dist_man_MANS += man/sercon-proxy-keys.8 man/sercon-proxy-shell.8
 
@@ -65,19 +66,9 @@ EXTRA_DIST += conf/proxy/sshd_config.in conf/proxy/ssh_config.in \
 	tests/integration/test_proxy.py tools/bench/proxy.py
 
 if HAVE_CMOCKA
-proxy_unit_tests = tests/unit/test_sshkey tests/unit/test_inventory \
-	tests/unit/test_keyindex tests/unit/test_menu tests/unit/test_dial
+proxy_unit_tests = tests/unit/test_menu tests/unit/test_dial
 check_PROGRAMS += $(proxy_unit_tests)
 TESTS += $(proxy_unit_tests)
-tests_unit_test_sshkey_SOURCES = tests/unit/test_sshkey.c tests/unit/keys_fixture.h
-tests_unit_test_sshkey_CFLAGS = $(unit_cflags)
-tests_unit_test_sshkey_LDADD = $(unit_ldadd)
-tests_unit_test_inventory_SOURCES = tests/unit/test_inventory.c tests/unit/keys_fixture.h
-tests_unit_test_inventory_CFLAGS = $(unit_cflags)
-tests_unit_test_inventory_LDADD = $(unit_ldadd)
-tests_unit_test_keyindex_SOURCES = tests/unit/test_keyindex.c tests/unit/keys_fixture.h
-tests_unit_test_keyindex_CFLAGS = $(unit_cflags)
-tests_unit_test_keyindex_LDADD = $(unit_ldadd)
 tests_unit_test_menu_SOURCES = tests/unit/test_menu.c
 tests_unit_test_menu_CFLAGS = $(unit_cflags)
 tests_unit_test_menu_LDADD = $(unit_ldadd)

@@ -1,9 +1,12 @@
 # mk/setup.mk: sercon-setup (PKI, enrolment, engine switch, diagnostics),
 # its systemd units, sysusers/tmpfiles snippets and the packaging.
-src_lib_libsercon_a_SOURCES += \
-	src/lib/pki.c src/lib/pki.h \
-	src/lib/setup.h src/lib/setup_pki.c src/lib/setup_enrol.c \
-	src/lib/setup_renew.c src/lib/setup_engine.c src/lib/setup_check.c
+# src/lib/setup uses manager and core.
+noinst_LIBRARIES += src/lib/setup/libsercon_setup.a
+src_lib_setup_libsercon_setup_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+src_lib_setup_libsercon_setup_a_SOURCES = \
+	src/lib/setup/pki.c src/lib/setup/pki.h \
+	src/lib/setup/setup.h src/lib/setup/setup_pki.c src/lib/setup/setup_enrol.c \
+	src/lib/setup/setup_renew.c src/lib/setup/setup_engine.c src/lib/setup/setup_check.c
 
 sbin_PROGRAMS += src/setup/sercon-setup
 src_setup_sercon_setup_SOURCES = src/setup/main.c

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "config.h"
-#include "host_shell.h"
-#include "log.h"
+#include "core/config.h"
+#include "host/host_shell.h"
+#include "core/log.h"
 
 static int
 run(const struct sercon_config *cfg, const struct host_args *a)

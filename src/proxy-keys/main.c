@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "log.h"
-#include "proxy_keys.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "proxy/proxy_keys.h"
 
 int
 main(int argc, char **argv)

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
-#include "config.h"
-#include "log.h"
-#include "proxy_shell.h"
-#include "text.h"
+#include "core/args.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "proxy/proxy_shell.h"
+#include "core/text.h"
 
 /* The identity from the key line, percent-decoded and validated. */
 static int

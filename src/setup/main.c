@@ -1,11 +1,11 @@
 /* sercon-setup: PKI, enrolment, the manager switch and diagnostics. This
- * main only picks the subcommand; the work is in src/lib/setup_*.c.
+ * main only picks the subcommand; the work is in src/lib/setup/.
  * Exit status: 0 done, 1 failed (or check found problems), 2 usage. */
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-#include "setup.h"
+#include "core/log.h"
+#include "setup/setup.h"
 
 static const struct {
 	const char *name;

@@ -1,4 +1,4 @@
-/* test_args.c: word splitting of SSH_ORIGINAL_COMMAND (src/lib/args.c). */
+/* test_args.c: word splitting of SSH_ORIGINAL_COMMAND (src/lib/core/args.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "args.h"
+#include "core/args.h"
 
 static void
 expect_words(const char *line, int n, ...)

@@ -1,4 +1,4 @@
-/* test_be_command.c: the command backend (src/lib/be_command.c): argv
+/* test_be_command.c: the command backend (src/lib/manager/be_command.c): argv
  * templates and their placeholders, and the ways a helper can fail. The
  * helpers are /bin/sh one-liners that echo their arguments back as JSON. */
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "backend.h"
+#include "manager/backend.h"
 
 #define K1 "AAAAC3NzaC1lZDI1NTE5AAAAIGa0S9Qt/wBz00x7Pq" \
 	"xzK+2Y1dYhzDiNzKEh0lGEP916"

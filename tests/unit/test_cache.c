@@ -1,5 +1,5 @@
 /* test_cache.c: the console cache's freshness rules and its distrust of
- * damaged files (src/lib/cache.c), with a scripted manager. */
+ * damaged files (src/lib/manager/cache.c), with a scripted manager. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "cache.h"
+#include "manager/cache.h"
 
 #define T0 1767323045
 

@@ -1,5 +1,5 @@
 /* test_child.c: running helpers with a time limit and an output cap
- * (src/lib/child.c). */
+ * (src/lib/core/child.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,7 +8,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "child.h"
+#include "core/child.h"
 
 static void
 test_output(void **state)

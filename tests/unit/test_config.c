@@ -1,4 +1,4 @@
-/* test_config.c: the INI configuration (src/lib/config.c). */
+/* test_config.c: the INI configuration (src/lib/core/config.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "core/config.h"
 
 static char dir[64];
 

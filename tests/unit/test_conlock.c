@@ -1,4 +1,4 @@
-/* test_conlock.c: one session per console (src/lib/conlock.c): the second
+/* test_conlock.c: one session per console (src/lib/host/conlock.c): the second
  * taker is told who holds it, a dead holder blocks nobody, the directory is
  * created when missing. */
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
-#include "conlock.h"
+#include "host/conlock.h"
 
 static char base[64];
 

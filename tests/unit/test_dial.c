@@ -10,11 +10,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "args.h"
-#include "config.h"
-#include "dial.h"
-#include "log.h"
-#include "proxy_keys.h"
+#include "core/args.h"
+#include "core/config.h"
+#include "proxy/dial.h"
+#include "core/log.h"
+#include "proxy/proxy_keys.h"
 #include "keys_fixture.h"
 
 static void

@@ -1,4 +1,4 @@
-/* test_host_args.c: sercon-host-shell's command line (src/lib/host_args.c)
+/* test_host_args.c: sercon-host-shell's command line (src/lib/host/host_args.c)
  * in sercon's and in ovirt-vmconsole's spelling, and its usage errors. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "host_shell.h"
+#include "host/host_shell.h"
 
 static void
 parse_ok(const char *line, struct host_args *a)

@@ -1,4 +1,4 @@
-/* test_http.c: what a manager URL may be (src/lib/http.c): https, plain
+/* test_http.c: what a manager URL may be (src/lib/manager/http.c): https, plain
  * http to loopback only, no credentials, host checks off on loopback only;
  * and a refused connection reported without hanging. */
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "http.h"
+#include "manager/http.h"
 
 static void
 test_loopback(void **state)

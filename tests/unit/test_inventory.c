@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "log.h"
-#include "proxy_inv.h"
+#include "core/log.h"
+#include "manager/inventory.h"
 #include "keys_fixture.h"
 
 static int

@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "config.h"
-#include "keyindex.h"
-#include "log.h"
-#include "manager.h"
+#include "core/config.h"
+#include "manager/keyindex.h"
+#include "core/log.h"
+#include "manager/manager.h"
 #include "keys_fixture.h"
 
 static char dir[64], idx[128];

@@ -1,4 +1,4 @@
-/* test_log.c: one escaped line per event on the syslog socket (src/lib/log.c). */
+/* test_log.c: one escaped line per event on the syslog socket (src/lib/core/log.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <sys/un.h>
 #include <cmocka.h>
 
-#include "log.h"
+#include "core/log.h"
 
 static char sock_path[64];
 static int sock_fd = -1;

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "log.h"
-#include "menu.h"
-#include "proxy_shell.h"
+#include "core/log.h"
+#include "proxy/menu.h"
+#include "proxy/proxy_shell.h"
 
 static void
 three(struct mgr_console_list *l)

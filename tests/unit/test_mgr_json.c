@@ -1,5 +1,5 @@
 /* test_mgr_json.c: README.API v1 answers of key_list / console_list helpers
- * and of the oVirt engine mapped to validated lists (src/lib/mgr_json.c). */
+ * and of the oVirt engine mapped to validated lists (src/lib/manager/mgr_json.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,8 +13,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "log.h"
-#include "mgr_json.h"
+#include "core/log.h"
+#include "manager/mgr_json.h"
 
 #define K1 "AAAAC3NzaC1lZDI1NTE5AAAAIGa0S9Qt/wBz00x7Pq" \
 	"xzK+2Y1dYhzDiNzKEh0lGEP916"

@@ -1,4 +1,4 @@
-/* test_pki.c: the PKI layer of sercon-setup (src/lib/pki.c): parsing of
+/* test_pki.c: the PKI layer of sercon-setup (src/lib/setup/pki.c): parsing of
  * `ssh-keygen -L` listings, argument validation, and a real round trip
  * through ssh-keygen (key, CA, certificate, read back). */
 #include <stdarg.h>
@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
-#include "atomic.h"
-#include "pki.h"
+#include "core/atomic.h"
+#include "setup/pki.h"
 
 static const char user_listing[] =
 "k-cert.pub:\n"

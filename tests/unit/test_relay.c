@@ -1,4 +1,4 @@
-/* test_relay.c: the byte relay (src/lib/relay.c) over real pipes and
+/* test_relay.c: the byte relay (src/lib/host/relay.c) over real pipes and
  * socketpairs: half-close, exact delivery under backpressure, fan-out, a
  * vanished reader, and no busy loop on a hung-up peer. */
 #include <stdarg.h>
@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
-#include "relay.h"
+#include "host/relay.h"
 
 /* A relay_run on its own thread, so that the test can drive both ends. */
 struct runner {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "sshkey.h"
+#include "core/sshkey.h"
 #include "keys_fixture.h"
 
 static void

@@ -1,4 +1,4 @@
-/* test_text.c: escaping and validation of untrusted strings (src/lib/text.c). */
+/* test_text.c: escaping and validation of untrusted strings (src/lib/core/text.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "text.h"
+#include "core/text.h"
 
 static void
 expect_safe(const char *in, const char *out)

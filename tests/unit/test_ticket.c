@@ -1,4 +1,4 @@
-/* test_ticket.c: engine tickets (src/lib/ticket.c). A key and certificate
+/* test_ticket.c: engine tickets (src/lib/manager/ticket.c). A key and certificate
  * are made here with libcrypto; each ticket is decoded and its signature
  * checked with libcrypto the way the engine's TicketDecoder checks it. */
 #include <stdarg.h>
@@ -16,7 +16,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include "ticket.h"
+#include "manager/ticket.h"
 
 struct fixture {
 	char dir[64];

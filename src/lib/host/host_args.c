@@ -1,0 +1,196 @@
+/* host_args.c: the host shell's command line, the edge where the words the
+ * proxy sent are validated. Both spellings are accepted: sercon's
+ * (--entity-id=ID) and ovirt-vmconsole-host-shell's (--entityid="ID", and
+ * argparse's "--option value" form), so that an ovirt proxy can use a
+ * sercon host. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/args.h"
+#include "host/host_shell.h"
+#include "core/text.h"
+
+void
+host_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: sercon-host-shell [--debug] [--entity-id=ID] "
+	    "[--entity=NAME] COMMAND\n"
+	    "  (the command line is read from SSH_ORIGINAL_COMMAND)\n"
+	    "commands:\n"
+	    "  connect --console=NAME   relay this session to the console "
+	    "socket NAME\n"
+	    "  info                     package, version, CA key and host "
+	    "certificate\n"
+	    "  help                     this text\n"
+	    "options:\n"
+	    "  --debug                  log debug events\n"
+	    "  --entity-id=ID           who is connecting, for the audit log "
+	    "(also --entityid)\n"
+	    "  --entity=NAME            their name, for the audit log\n");
+}
+
+void
+host_args_free(struct host_args *a)
+{
+	free(a->entity_id);
+	free(a->entity);
+	free(a->console);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Matches "--name=value" or "--name value" (taking the next word). Returns
+ * 1 and sets *val on a match, 0 when the word is another one, -1 when the
+ * value is missing. */
+static int
+opt_value(char **argv, int argc, int *i, const char *name, const char **val)
+{
+	const char *v = args_opt(argv[*i], name);
+
+	if (v == NULL)
+		return 0;
+	if (strchr(argv[*i], '=') != NULL) {
+		*val = v;
+		return 1;
+	}
+	if (*i + 1 >= argc)
+		return -1;
+	*val = argv[++*i];
+	return 1;
+}
+
+static int
+set_once(char **slot, const char *val, const char *name, char *err,
+    size_t errlen)
+{
+	if (*slot != NULL) {
+		snprintf(err, errlen, "option --%s given twice", name);
+		return -1;
+	}
+	if ((*slot = strdup(val)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_command(const char *word, struct host_args *a, char *err,
+    size_t errlen)
+{
+	enum host_cmd cmd;
+
+	if (!strcmp(word, "connect"))
+		cmd = HOST_CMD_CONNECT;
+	else if (!strcmp(word, "info"))
+		cmd = HOST_CMD_INFO;
+	else if (!strcmp(word, "help"))
+		cmd = HOST_CMD_HELP;
+	else {
+		snprintf(err, errlen, "unknown command '%.60s'", word);
+		return -1;
+	}
+	if (a->cmd != HOST_CMD_NONE) {
+		snprintf(err, errlen, "more than one command");
+		return -1;
+	}
+	a->cmd = cmd;
+	return 0;
+}
+
+static int
+parse_word(char **argv, int argc, int *i, struct host_args *a, char *err,
+    size_t errlen)
+{
+	const char *val;
+	int m;
+
+	if (!strcmp(argv[*i], "--debug")) {
+		a->debug = true;
+		return 0;
+	}
+	if ((m = opt_value(argv, argc, i, "entity-id", &val)) == 0)
+		m = opt_value(argv, argc, i, "entityid", &val);
+	if (m == 1)
+		return set_once(&a->entity_id, val, "entity-id", err, errlen);
+	if (m == 0 && (m = opt_value(argv, argc, i, "entity", &val)) == 1)
+		return set_once(&a->entity, val, "entity", err, errlen);
+	if (m == 0 && (m = opt_value(argv, argc, i, "console", &val)) == 1)
+		return set_once(&a->console, val, "console", err, errlen);
+	if (m == -1) {
+		snprintf(err, errlen, "option %.40s needs a value", argv[*i]);
+		return -1;
+	}
+	if (argv[*i][0] == '-') {
+		snprintf(err, errlen, "unknown option '%.60s'", argv[*i]);
+		return -1;
+	}
+	return parse_command(argv[*i], a, err, errlen);
+}
+
+/* The sercon proxy percent-encodes the entity (DESIGN.md); an ovirt proxy
+ * sends it as it is. A value that decodes to a valid one is taken decoded. */
+static void
+decode_entity(char **slot, bool (*valid)(const char *))
+{
+	char *dec;
+
+	if (*slot == NULL || strchr(*slot, '%') == NULL ||
+	    (dec = text_pct_decode(*slot)) == NULL)
+		return;
+	if (valid(dec)) {
+		free(*slot);
+		*slot = dec;
+	} else
+		free(dec);
+}
+
+static int
+check_args(struct host_args *a, char *err, size_t errlen)
+{
+	if (a->cmd == HOST_CMD_NONE) {
+		snprintf(err, errlen, "no command given");
+		return -1;
+	}
+	if (a->cmd == HOST_CMD_CONNECT && a->console == NULL) {
+		snprintf(err, errlen, "connect needs --console=NAME");
+		return -1;
+	}
+	if (a->cmd != HOST_CMD_CONNECT && a->console != NULL) {
+		snprintf(err, errlen, "--console is an option of connect");
+		return -1;
+	}
+	decode_entity(&a->entity_id, text_valid_entity_id);
+	decode_entity(&a->entity, text_valid_entity_name);
+	if (a->entity_id != NULL && !text_valid_entity_id(a->entity_id)) {
+		snprintf(err, errlen, "invalid entity id");
+		return -1;
+	}
+	if (a->entity != NULL && !text_valid_entity_name(a->entity)) {
+		snprintf(err, errlen, "invalid entity name");
+		return -1;
+	}
+	return 0;
+}
+
+int
+host_args_parse(const char *line, struct host_args *a, char *err,
+    size_t errlen)
+{
+	char **argv = NULL;
+	int argc = 0, i, rc = 0;
+
+	memset(a, 0, sizeof(*a));
+	if (line == NULL || *line == '\0') {
+		snprintf(err, errlen, "no command given");
+		return -1;
+	}
+	if (args_split(line, &argv, &argc, err, errlen) != 0)
+		return -1;
+	for (i = 0; i < argc && rc == 0; i++)
+		rc = parse_word(argv, argc, &i, a, err, errlen);
+	args_free(argv);
+	if (rc != 0)
+		return -1;
+	return check_args(a, err, errlen);
+}

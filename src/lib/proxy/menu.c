@@ -1,0 +1,124 @@
+/* menu.c: the console menu; see menu.h. Input is a line at a time from a
+ * terminal in its usual (cooked) mode; anything odd in it is answered with
+ * a message and the prompt again, never echoed raw. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/menu.h"
+#include "core/text.h"
+
+#define MENU_LINE 512
+
+int
+menu_find(const struct mgr_console_list *l, const char *choice, int numbers)
+{
+	size_t i;
+	int found = MENU_NONE;
+
+	if (numbers && *choice >= '1' && *choice <= '9' &&
+	    strspn(choice, "0123456789") == strlen(choice) &&
+	    strlen(choice) <= 9) {
+		long n = strtol(choice, NULL, 10);
+
+		if (n >= 1 && (size_t)n <= l->n)
+			return (int)(n - 1);
+	}
+	for (i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].vm_id, choice))
+			return (int)i;
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(l->v[i].vm_name, choice) != 0)
+			continue;
+		if (found != MENU_NONE)
+			return MENU_AMBIGUOUS;
+		found = (int)i;
+	}
+	return found;
+}
+
+static void
+menu_show(const char *title, const struct mgr_console_list *l, FILE *out)
+{
+	char name[128], id[128];
+	size_t i;
+
+	fprintf(out, "%s\n\n", text_safe_buf(name, sizeof(name), title));
+	for (i = 0; i < l->n; i++)
+		fprintf(out, "%4zu  %-32s %s\n", i + 1,
+		    text_safe_buf(name, sizeof(name), l->v[i].vm_name),
+		    text_safe_buf(id, sizeof(id), l->v[i].vm_id));
+	fprintf(out, "\nEnter a number, a name or an id; 'exit' leaves. "
+	    "Once connected, <Enter>~. disconnects.\n");
+}
+
+/* Cuts blanks around the line; returns where it starts, or NULL when it
+ * was too long (the rest of it is read and dropped). */
+static char *
+trim(char *line, FILE *in)
+{
+	size_t n = strlen(line);
+	int c, whole = n > 0 && line[n - 1] == '\n';
+
+	if (!whole && !feof(in)) {
+		while ((c = fgetc(in)) != EOF && c != '\n')
+			;
+		return NULL;
+	}
+	while (n > 0 && strchr(" \t\r\n", line[n - 1]) != NULL)
+		line[--n] = '\0';
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return line;
+}
+
+int
+menu_choose(const char *title, const struct mgr_console_list *l, FILE *in,
+    FILE *out)
+{
+	char buf[MENU_LINE], safe[128], *line;
+	int i;
+
+	menu_show(title, l, out);
+	for (;;) {
+		fprintf(out, "console> ");
+		fflush(out);
+		if (fgets(buf, sizeof(buf), in) == NULL) {
+			fprintf(out, "\n");
+			return MENU_LEAVE;
+		}
+		if ((line = trim(buf, in)) == NULL) {
+			fprintf(out, "That line is too long.\n");
+			continue;
+		}
+		if (line[0] == '\0')
+			continue;
+		if (!strcmp(line, "exit") || !strcmp(line, "quit"))
+			return MENU_LEAVE;
+		if ((i = menu_find(l, line, 1)) >= 0)
+			return i;
+		text_safe_buf(safe, sizeof(safe), line);
+		if (i == MENU_AMBIGUOUS)
+			fprintf(out, "Several consoles are named '%s': choose "
+			    "by number or id.\n", safe);
+		else
+			fprintf(out, "No console '%s': choose a number from 1 "
+			    "to %zu, a name or an id.\n", safe, l->n);
+	}
+}
+
+void
+menu_print_plain(const struct mgr_console_list *l, FILE *out)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		char *id = text_safe(l->v[i].vm_id);
+		char *name = text_safe(l->v[i].vm_name);
+
+		if (id == NULL || name == NULL)
+			abort();
+		fprintf(out, "%s\t%s\n", id, name);
+		free(id);
+		free(name);
+	}
+}

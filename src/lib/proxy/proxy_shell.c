@@ -1,0 +1,341 @@
+/* proxy_shell.c: the commands of sercon-proxy-shell; see proxy_shell.h.
+ * Whatever the manager says is printed through text_safe (or jansson for
+ * JSON), every list and connect leaves one audit line in syslog. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "core/args.h"
+#include "proxy/dial.h"
+#include "core/log.h"
+#include "manager/manager.h"
+#include "proxy/menu.h"
+#include "proxy/proxy_shell.h"
+#include "core/text.h"
+
+static const char pshell_usage[] =
+    "usage: ssh -t -p PORT sercon@PROXY [connect] [--vm-id=ID | "
+    "--vm-name=NAME | TARGET]\n"
+    "       ssh -p PORT sercon@PROXY list [--format=plain|json]\n"
+    "       ssh -p PORT sercon@PROXY info | help\n"
+    "\n"
+    "  connect          the serial console of a VM (the default command);\n"
+    "                   with several consoles and no choice, a menu\n"
+    "  --vm-id=ID       the VM with this id\n"
+    "  --vm-name=NAME   the VM with this name\n"
+    "  TARGET           a VM name or id\n"
+    "  list             the consoles you may use: VMID<TAB>NAME a line\n"
+    "  info             who you are to sercon\n"
+    "  --debug          log (and show) what happens\n"
+    "\n"
+    "Once connected, <Enter>~. disconnects (<Enter>~~. through two ssh).\n";
+
+void
+pshell_req_free(struct pshell_req *req)
+{
+	free(req->vm_id);
+	free(req->vm_name);
+	free(req->target);
+	memset(req, 0, sizeof(*req));
+}
+
+static int
+set_once(char **slot, const char *value, const char *what, char *err,
+    size_t errlen)
+{
+	if (*slot != NULL || value[0] == '\0') {
+		snprintf(err, errlen, "%s given twice or empty", what);
+		return -1;
+	}
+	if ((*slot = strdup(value)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_connect(char **w, int n, struct pshell_req *req, char *err,
+    size_t errlen)
+{
+	const char *v;
+	char safe[64];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if ((v = args_opt(w[i], "vm-id")) != NULL) {
+			if (set_once(&req->vm_id, v, "--vm-id", err, errlen))
+				return -1;
+		} else if ((v = args_opt(w[i], "vm-name")) != NULL) {
+			if (set_once(&req->vm_name, v, "--vm-name", err,
+			    errlen))
+				return -1;
+		} else if (w[i][0] == '-') {
+			snprintf(err, errlen, "unknown option '%s' of connect",
+			    text_safe_buf(safe, sizeof(safe), w[i]));
+			return -1;
+		} else if (set_once(&req->target, w[i], "the target", err,
+		    errlen)) {
+			return -1;
+		}
+	}
+	if ((req->vm_id != NULL) + (req->vm_name != NULL) +
+	    (req->target != NULL) > 1) {
+		snprintf(err, errlen, "choose a VM once: --vm-id, --vm-name "
+		    "or a name");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_list(char **w, int n, struct pshell_req *req, char *err,
+    size_t errlen)
+{
+	const char *v;
+	char safe[64];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if ((v = args_opt(w[i], "format")) != NULL &&
+		    (!strcmp(v, "plain") || !strcmp(v, "json"))) {
+			req->json = !strcmp(v, "json");
+			continue;
+		}
+		snprintf(err, errlen, "list takes --format=plain or "
+		    "--format=json, not '%s'",
+		    text_safe_buf(safe, sizeof(safe), w[i]));
+		return -1;
+	}
+	return 0;
+}
+
+int
+pshell_parse(const char *command, struct pshell_req *req, char *err,
+    size_t errlen)
+{
+	char **argv = NULL, **w, safe[64];
+	int argc, rc = -1;
+
+	memset(req, 0, sizeof(*req));
+	req->cmd = PSHELL_CONNECT;
+	if (command == NULL || command[0] == '\0')
+		return 0;
+	if (args_split(command, &argv, &argc, err, errlen) != 0)
+		return -1;
+	w = argv;
+	if (argc > 0 && !strcmp(w[0], "--debug")) {
+		req->debug = true;
+		w++;
+		argc--;
+	}
+	if (argc == 0) {
+		rc = 0;
+	} else if (!strcmp(w[0], "connect")) {
+		rc = parse_connect(w + 1, argc - 1, req, err, errlen);
+	} else if (!strcmp(w[0], "list")) {
+		req->cmd = PSHELL_LIST;
+		rc = parse_list(w + 1, argc - 1, req, err, errlen);
+	} else if (!strcmp(w[0], "info") || !strcmp(w[0], "help")) {
+		req->cmd = w[0][0] == 'i' ? PSHELL_INFO : PSHELL_HELP;
+		if (argc == 1)
+			rc = 0;
+		else
+			snprintf(err, errlen, "%s takes no arguments", w[0]);
+	} else if (w[0][0] == '-' && strncmp(w[0], "--vm-", 5) != 0) {
+		snprintf(err, errlen, "unknown option '%s'; try 'help'",
+		    text_safe_buf(safe, sizeof(safe), w[0]));
+	} else {
+		rc = parse_connect(w, argc, req, err, errlen);
+	}
+	args_free(argv);
+	if (rc != 0)
+		pshell_req_free(req);
+	return rc;
+}
+
+static int
+cmd_list(const struct sercon_config *cfg, const struct pshell_req *req,
+    const char *entity_id, const struct mgr_console_list *l)
+{
+	json_t *root, *arr;
+	size_t i;
+	int rc = 0;
+
+	if (!req->json) {
+		menu_print_plain(l, stdout);
+	} else {
+		if ((arr = json_array()) == NULL)
+			abort();
+		for (i = 0; i < l->n; i++)
+			if (json_array_append_new(arr, json_pack("{s:s,s:s}",
+			    "vmid", l->v[i].vm_id, "vm", l->v[i].vm_name)) != 0)
+				abort();
+		root = json_pack("{s:s,s:i,s:o}", "content", "console_list",
+		    "version", 1, "consoles", arr);
+		if (root == NULL ||
+		    json_dumpf(root, stdout, JSON_COMPACT |
+		    JSON_PRESERVE_ORDER) != 0)
+			rc = -1;
+		json_decref(root);
+		putchar('\n');
+	}
+	if (fflush(stdout) != 0 || rc != 0) {
+		log_error("list entity=%s: cannot write the list", entity_id);
+		return PSHELL_FAIL;
+	}
+	log_info("list entity=%s consoles=%zu outcome=ok", entity_id, l->n);
+	return PSHELL_OK;
+}
+
+/* The console the request names, or the user's choice; -1 after an
+ * error was printed, MENU_LEAVE when the user left the menu. */
+static int
+choose(const struct sercon_config *cfg, const struct pshell_req *req,
+    const struct mgr_console_list *l)
+{
+	char safe[128];
+	size_t i;
+	int k;
+
+	if (req->vm_id != NULL) {
+		for (i = 0; i < l->n; i++)
+			if (!strcmp(l->v[i].vm_id, req->vm_id))
+				return (int)i;
+		log_user_error("no console of a VM with id '%s' is available "
+		    "to you", text_safe_buf(safe, sizeof(safe), req->vm_id));
+		return -1;
+	}
+	if (req->vm_name != NULL || req->target != NULL) {
+		const char *want = req->vm_name ? req->vm_name : req->target;
+
+		if (req->vm_name != NULL) {
+			for (i = 0, k = MENU_NONE; i < l->n; i++) {
+				if (strcmp(l->v[i].vm_name, want) != 0)
+					continue;
+				k = k == MENU_NONE ? (int)i : MENU_AMBIGUOUS;
+			}
+		} else {
+			k = menu_find(l, want, 0);
+		}
+		if (k >= 0)
+			return k;
+		text_safe_buf(safe, sizeof(safe), want);
+		if (k == MENU_AMBIGUOUS)
+			log_user_error("several VMs are named '%s': use "
+			    "--vm-id (see 'list')", safe);
+		else
+			log_user_error("no console of a VM '%s' is available "
+			    "to you (see 'list')", safe);
+		return -1;
+	}
+	if (l->n == 1)
+		return 0;
+	return menu_choose(cfg->menu_title ? cfg->menu_title :
+	    "Available consoles", l, stdin, stdout);
+}
+
+/* The session lasts as long as ssh does: this process becomes the small
+ * sercon-proxy-wait (the same pid, so ssh stays its child), which waits,
+ * reports and exits with ssh's status. Returns only if that failed. */
+static void
+wait_small(const struct sercon_config *cfg, pid_t pid, const char *entity_id,
+    const struct mgr_console *c)
+{
+	char pidarg[32];
+	char *argv[] = { SERCON_LIBEXECDIR "/sercon-proxy-wait", pidarg,
+	    log_debug_enabled() ? "1" : "0", cfg->log_socket, (char *)entity_id,
+	    c->vm_name, c->vm_id, c->host, NULL };
+
+	snprintf(pidarg, sizeof(pidarg), "%ld", (long)pid);
+	if (cfg->log_socket == NULL)
+		argv[3] = "/dev/log";
+	fflush(stdout);
+	fflush(stderr);
+	execv(argv[0], argv);
+	log_warn("cannot run %s: %s; waiting here", argv[0], strerror(errno));
+}
+
+static int
+cmd_connect(const struct sercon_config *cfg, const struct pshell_req *req,
+    const char *entity_id, const char *entity,
+    const struct mgr_console_list *l)
+{
+	const struct mgr_console *c;
+	char err[256];
+	int k, status;
+	pid_t pid;
+
+	if (!isatty(STDIN_FILENO)) {
+		log_user_error("connect needs a terminal: use ssh -t (or "
+		    "'list' to see your consoles)");
+		return PSHELL_USAGE;
+	}
+	if ((k = choose(cfg, req, l)) == MENU_LEAVE)
+		return PSHELL_OK;
+	if (k < 0)
+		return PSHELL_USAGE;
+	c = &l->v[k];
+	log_info("connect entity=%s vm=%s vmid=%s host=%s console=%s: "
+	    "dialing", entity_id, c->vm_name, c->vm_id, c->host, c->console);
+	if (dial_spawn(cfg, c, entity_id, entity, true, &pid, err,
+	    sizeof(err)) != 0) {
+		log_user_error("cannot connect: %s", err);
+		return PSHELL_FAIL;
+	}
+	wait_small(cfg, pid, entity_id, c);
+	/* only when sercon-proxy-wait could not be run: wait here */
+	if (dial_wait(pid, &status) != 0) {
+		log_user_error("cannot wait for the session: %s",
+		    strerror(errno));
+		return PSHELL_FAIL;
+	}
+	dial_report(status, entity_id, c->vm_name, c->vm_id, c->host);
+	return status;
+}
+
+int
+pshell_run(const struct sercon_config *cfg, const struct pshell_req *req,
+    const char *entity_id, const char *entity)
+{
+	struct mgr_console_list l;
+	char err[512], safe[TEXT_NAME_MAX * 4 + 1];
+	int rc;
+
+	switch (req->cmd) {
+	case PSHELL_HELP:
+		fputs(pshell_usage, stdout);
+		return PSHELL_OK;
+	case PSHELL_INFO:
+		printf("sercon %s\nentity: %s\n", PACKAGE_VERSION,
+		    text_safe_buf(safe, sizeof(safe), entity));
+		printf("entity id: %s\n",
+		    text_safe_buf(safe, sizeof(safe), entity_id));
+		return PSHELL_OK;
+	case PSHELL_LIST:
+	case PSHELL_CONNECT:
+		break;
+	}
+	if (mgr_list_consoles(cfg, entity_id, &l, err, sizeof(err)) != 0) {
+		log_info("%s entity=%s outcome=manager-failed",
+		    req->cmd == PSHELL_LIST ? "list" : "connect", entity_id);
+		log_user_error("cannot get your consoles from the manager; "
+		    "try again later");
+		return PSHELL_FAIL;
+	}
+	if (req->cmd == PSHELL_LIST) {
+		rc = cmd_list(cfg, req, entity_id, &l);
+	} else if (l.n == 0) {
+		log_info("connect entity=%s outcome=no-consoles", entity_id);
+		log_user_error("no consoles available to %s",
+		    text_safe_buf(safe, sizeof(safe), entity));
+		rc = PSHELL_FAIL;
+	} else {
+		rc = cmd_connect(cfg, req, entity_id, entity, &l);
+	}
+	mgr_console_list_free(&l);
+	return rc;
+}
