@@ -1,68 +1,47 @@
-# test_packaging.py: the Debian package built the way a packager would,
-# from the `make dist` tarball with packaging/debian copied to debian/
-# (dpkg-buildpackage -us -uc -b, Debian's debhelper), then its contents,
-# modes, conffiles and maintainer scripts checked; and the RPM spec that
-# the tarball carries.
+# test_packaging.py: the packages built the way a packager builds them, from
+# the `make dist` tarball (pkg_util.py): the .deb (Debian's debhelper) and
+# the RPM (rpmbuild -ba --nodeps), their contents, modes, conffiles and
+# maintainer scripts, lintian, the file lists of both side by side, the
+# SELinux module compiled with the reference policy's devel Makefile, the
+# firewalld services, and a --with-user build installed to a DESTDIR.
 
 import os
 import re
 import shutil
 import subprocess
 import tarfile
+import xml.etree.ElementTree as ET
 
 import pytest
 
 from conftest import REPO, TAG, run
+import pkg_util
+from pkg_util import version
 
 # Builds real packages: not repeated in the sanitizer pass.
 pytestmark = pytest.mark.package
 
 
-def version():
-    with open(os.path.join(REPO, "configure.ac")) as f:
-        return re.search(r"AC_INIT\(\[sercon\], \[([^]]+)\]", f.read()).group(1)
-
-
 @pytest.fixture(scope="module")
 def tarball():
-    """`make dist` in a build directory of its own."""
-    builddir = os.path.join(REPO, "build-test-%s-dist" % TAG)
-    os.makedirs(builddir, exist_ok=True)
-    if not os.path.exists(os.path.join(REPO, "configure")):
-        run(["autoreconf", "-fi"], cwd=REPO)
-    if not os.path.exists(os.path.join(builddir, "Makefile")):
-        run([os.path.join(REPO, "configure")], cwd=builddir)
-    path = os.path.join(builddir, "sercon-%s.tar.xz" % version())
-    if os.path.exists(path):
-        os.unlink(path)
-    run(["make", "dist"], cwd=builddir, timeout=600)
-    assert os.path.exists(path)
-    return path
+    return pkg_util.tarball()
 
 
 @pytest.fixture(scope="module")
-def deb(tarball, tmp_path_factory):
-    """The .deb built from the tarball; returns (deb path, unpacked dir,
-    control dir)."""
+def deb(tmp_path_factory):
+    """(deb path, unpacked dir, control dir, build info)"""
+    built = pkg_util.deb()
     work = str(tmp_path_factory.mktemp("deb"))
-    with tarfile.open(tarball) as t:
-        t.extractall(work)
-    src = os.path.join(work, "sercon-%s" % version())
-    shutil.copytree(os.path.join(src, "packaging", "debian"),
-                    os.path.join(src, "debian"))
-    env = dict(os.environ, DEB_BUILD_OPTIONS="nocheck parallel=2")
-    r = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=src,
-                       env=env, capture_output=True, text=True, timeout=1500)
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    debs = [f for f in os.listdir(work) if f.endswith(".deb") and "dbgsym" not in f]
-    assert debs == ["sercon_%s-1_%s.deb" % (version(), subprocess.run(
-        ["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip())]
-    path = os.path.join(work, debs[0])
     root = os.path.join(work, "root")
     ctrl = os.path.join(work, "control")
-    run(["dpkg-deb", "-x", path, root])
-    run(["dpkg-deb", "-e", path, ctrl])
-    return path, root, ctrl
+    run(["dpkg-deb", "-x", built["deb"], root])
+    run(["dpkg-deb", "-e", built["deb"], ctrl])
+    return built["deb"], root, ctrl, built
+
+
+@pytest.fixture(scope="module")
+def rpms():
+    return pkg_util.rpm()
 
 
 def contents(deb_path):
@@ -81,21 +60,30 @@ def test_tarball_carries_packaging(tarball):
         top = "sercon-%s/" % version()
         for f in ("packaging/debian/control", "packaging/debian/rules",
                   "packaging/debian/sercon.postinst", "packaging/rpm/sercon.spec",
-                  "systemd/sercon-renew.timer", "systemd/sercon.sysusers.conf",
-                  "systemd/sercon.tmpfiles.conf.in", "man/sercon-setup.8"):
+                  "packaging/selinux/sercon.te", "packaging/selinux/sercon.fc",
+                  "packaging/selinux/sercon.if", "packaging/firewalld/sercon-proxy.xml.in",
+                  "systemd/sercon-renew.timer", "systemd/sercon.sysusers.conf.in",
+                  "systemd/sercon.tmpfiles.conf.in", "systemd/90-sercon.preset",
+                  "man/sercon-setup.8"):
             assert top + f in names, f
         spec = t.extractfile(top + "packaging/rpm/sercon.spec").read().decode()
     assert re.search(r"^Version:\s+%s$" % re.escape(version()), spec, re.M)
-    assert "@" + "PACKAGE_VERSION@" not in spec
-    for f in ("%config(noreplace) %{_sysconfdir}/default/sercon-proxy-sshd",
-              "%config(noreplace) %{_datadir}/sercon/proxy/sshd_config",
-              "%config(noreplace) %{_datadir}/sercon/host/sshd_config",
-              "%dir %{_sysconfdir}/sercon/conf.d"):
-        assert f in spec, f
-    # Upgrades keep port labels: they go only on erase ($1 == 0).
-    postun = spec.split("%postun", 1)[1].split("%files", 1)[0]
-    assert "semanage port -d" in postun and "[ $1 -eq 0 ]" in postun
-    assert "usermod -p '*' sercon" in spec and "-s /bin/sh" in spec
+    assert "@" not in re.sub(r"<[^>]*@[^>]*>|%\{[^}]*\}", "", spec.split("%changelog")[0]), \
+        "an unsubstituted @VAR@ in the spec"
+    # %config only under /etc; daemon options in /etc/sysconfig.
+    for line in spec.splitlines():
+        if line.startswith("%config"):
+            assert line.split()[-1].startswith("%{_sysconfdir}/"), line
+    assert "%config(noreplace) %{_sysconfdir}/sysconfig/sercon-proxy-sshd" in spec
+    assert "%config(noreplace) %{_sysconfdir}/sysconfig/sercon-host-sshd" in spec
+    # Presets and sysusers/tmpfiles, never useradd or systemctl enable.
+    body = "\n".join(l for l in spec.splitlines() if not l.lstrip().startswith("#"))
+    assert "useradd" not in body and "groupadd" not in body
+    assert "systemctl enable" not in body
+    assert "systemd-sysusers %{_sysusersdir}/sercon.conf" in body
+    assert body.index("systemd-sysusers") < body.index("systemd-tmpfiles --create")
+    assert "%selinux_modules_install" in body and "sercon_proxy_port_t" in body
+    assert "BuildRequires:  glibc-static" in spec
 
 
 def test_deb_contents_and_modes(deb):
@@ -112,35 +100,42 @@ def test_deb_contents_and_modes(deb):
         "/usr/share/sercon/host/authorized_principals": "-rw-r--r--",
         "/etc/default/sercon-proxy-sshd": "-rw-r--r--",
         "/etc/default/sercon-host-sshd": "-rw-r--r--",
-        "/lib/systemd/system/sercon-proxy-sshd.service": "-rw-r--r--",
-        "/lib/systemd/system/sercon-host-sshd.service": "-rw-r--r--",
-        "/lib/systemd/system/sercon-renew.service": "-rw-r--r--",
-        "/lib/systemd/system/sercon-renew.timer": "-rw-r--r--",
         "/usr/lib/sysusers.d/sercon.conf": "-rw-r--r--",
         "/usr/lib/tmpfiles.d/sercon.conf": "-rw-r--r--",
+        "/usr/lib/firewalld/services/sercon-proxy.xml": "-rw-r--r--",
+        "/usr/lib/firewalld/services/sercon-host.xml": "-rw-r--r--",
         "/usr/share/man/man8/sercon-setup.8.gz": "-rw-r--r--",
         "/usr/share/man/man5/sercon.conf.5.gz": "-rw-r--r--",
         "/etc/sercon/conf.d": "drwxr-xr-x",
         "/etc/pki/sercon": "drwxr-xr-x",
     }
+    unitdir = run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"]).stdout.strip()
+    presetdir = run(["pkg-config", "--variable=systemdsystempresetdir", "systemd"]).stdout.strip()
+    for u in ("sercon-proxy-sshd.service", "sercon-host-sshd.service",
+              "sercon-renew.service", "sercon-renew.timer"):
+        expect[unitdir + "/" + u] = "-rw-r--r--"
+    expect[presetdir + "/90-sercon.preset"] = "-rw-r--r--"
     for path, mode in expect.items():
         assert path in files, path
         assert files[path] == (mode, "root/root"), (path, files[path])
     for path, (mode, owner) in files.items():
         assert owner == "root/root", path
         assert mode[8] != "w" and "s" not in mode, (path, mode)
-        # No key, certificate or admin configuration is shipped.
+        # No key, certificate or admin configuration is shipped, and no
+        # directory that tmpfiles.d makes.
         assert not path.startswith("/etc/pki/sercon/"), path
         assert not path.startswith("/etc/sercon/conf.d/"), path
+        assert not path.startswith(("/var/", "/run/")), path
 
 
 def test_deb_installed_files_follow_debian_paths(deb):
     root = deb[1]
-    with open(root + "/lib/systemd/system/sercon-renew.service") as f:
+    unitdir = run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"]).stdout.strip()
+    with open(root + unitdir + "/sercon-renew.service") as f:
         unit = f.read()
     assert "ExecStart=/usr/sbin/sercon-setup renew\n" in unit
     assert "ReadWritePaths=/etc/pki/sercon\n" in unit
-    with open(root + "/lib/systemd/system/sercon-renew.timer") as f:
+    with open(root + unitdir + "/sercon-renew.timer") as f:
         timer = f.read()
     assert "OnCalendar=daily" in timer and "WantedBy=timers.target" in timer
     with open(root + "/usr/lib/tmpfiles.d/sercon.conf") as f:
@@ -148,6 +143,7 @@ def test_deb_installed_files_follow_debian_paths(deb):
     assert ["d", "/run/sercon/console", "0770", "sercon", "sercon", "-"] in tmpfiles
     assert ["d", "/run/sercon/lock", "0750", "sercon", "sercon", "-"] in tmpfiles
     assert ["d", "/var/cache/sercon", "0750", "sercon", "sercon", "-"] in tmpfiles
+    assert ["d", "/var/lib/sercon", "0755", "root", "root", "-"] in tmpfiles
     with open(root + "/usr/lib/sysusers.d/sercon.conf") as f:
         sysusers = [l.split('"') for l in f if l.startswith("u ")]
     assert sysusers[0][0].split() == ["u", "sercon", "-:sercon"]
@@ -155,6 +151,43 @@ def test_deb_installed_files_follow_debian_paths(deb):
     # The programs were built for these paths.
     strings = run(["strings", root + "/usr/sbin/sercon-setup"]).stdout
     assert "/etc/pki/sercon" in strings and "/usr/share/sercon" in strings
+    # Man pages show them too, not placeholders.
+    man = run(["sh", "-c", "zcat %s/usr/share/man/man*/*.gz" % root]).stdout
+    assert "$sysconfdir" not in man and "$datadir" not in man and "$libexecdir" not in man
+    assert "/etc/sercon/conf.d" in man
+
+
+def _units(root):
+    unitdir = run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"]).stdout.strip()
+    out = {}
+    for u in ("sercon-proxy-sshd.service", "sercon-host-sshd.service", "sercon-renew.service"):
+        with open(root + unitdir + "/" + u) as f:
+            out[u] = dict(l.split("=", 1) for l in f.read().splitlines()
+                          if "=" in l and not l.startswith("#"))
+    return out
+
+
+def test_units_are_consistent(deb):
+    units = _units(deb[1])
+    daemons = [units["sercon-proxy-sshd.service"], units["sercon-host-sshd.service"]]
+    for u in daemons:
+        assert u["Type"] == "exec" and u["KillMode"] == "process"
+        assert u["User"] == "sercon" and u["Group"] == "sercon"
+        assert "ExecStartPre" not in u or "sshd -t" in u["ExecStartPre"]
+        assert "install" not in u.get("ExecStartPre", "")
+        assert u["TasksMax"].isdigit() and u["MemoryMax"].endswith("G")
+    # The same hardening in all three (the renewal writes /etc/pki/sercon as root).
+    hardening = ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp",
+                 "PrivateDevices", "ProtectKernelTunables", "ProtectKernelModules",
+                 "ProtectKernelLogs", "ProtectControlGroups", "ProtectClock",
+                 "ProtectHostname", "RestrictNamespaces", "RestrictRealtime",
+                 "RestrictSUIDSGID", "LockPersonality", "MemoryDenyWriteExecute",
+                 "SystemCallArchitectures", "SystemCallFilter", "CapabilityBoundingSet")
+    for name, u in units.items():
+        for k in hardening:
+            assert k in u, (name, k)
+        assert u["ProtectSystem"] == "strict"
+    assert daemons[0]["CapabilityBoundingSet"] == daemons[1]["CapabilityBoundingSet"] == ""
 
 
 def test_deb_conffiles_and_scripts(deb):
@@ -170,11 +203,14 @@ def test_deb_conffiles_and_scripts(deb):
     for script in (ctrl + "/postinst", ctrl + "/postrm"):
         run(["sh", "-n", script])
         assert os.stat(script).st_mode & 0o777 == 0o755
-    # The account: created with /bin/sh, never left locked.
-    assert re.search(r"useradd --system .*--shell /bin/sh", postinst.replace("\\\n", " "))
-    assert "usermod -p '*'" in postinst
-    # User first, then the run-time directories owned by it.
-    assert postinst.index("usermod -p") < postinst.index("systemd-tmpfiles")
+    code = "\n".join(l for l in postinst.splitlines() if not l.lstrip().startswith("#"))
+    # The account from sysusers.d, the directories from tmpfiles.d, then
+    # the password field unlocked: no useradd of our own.
+    assert "useradd" not in code and "groupadd" not in code and "install -d" not in code
+    sysusers = code.index("systemd-sysusers ${DPKG_ROOT:+--root=\"$DPKG_ROOT\"} sercon.conf")
+    tmpfiles = code.index("--create sercon.conf")
+    unlock = code.index("\tunlock_account\n")
+    assert sysusers < tmpfiles < unlock
     # Only the timer is enabled and started on installation; a daemon is
     # enabled again on upgrade only where the admin had enabled it.
     started = re.findall(r"deb-systemd-invoke \S+ '([\w.@-]+)'", postinst)
@@ -182,46 +218,197 @@ def test_deb_conffiles_and_scripts(deb):
     for unit in ("sercon-proxy-sshd.service", "sercon-host-sshd.service"):
         block = postinst.split("debian-installed '%s'" % unit, 1)[1].split("fi\n", 2)
         assert "was-enabled '%s'" % unit in block[0] + block[1], unit
-    assert "was-enabled defaults to true" in postinst.split("'sercon-renew.timer'")[0][-400:] \
-        or "deb-systemd-helper enable 'sercon-renew.timer'" in postinst
     # Nothing of the admin's goes, on upgrade or ever: no userdel, no keys,
     # and port labels only on purge.
     code = "\n".join(l for l in postrm.splitlines() if not l.lstrip().startswith("#"))
     assert "userdel" not in code and "deluser" not in code
-    assert re.findall(r"\brm\b.*", code) == ["rm -rf /var/cache/sercon"]
+    assert "/etc/pki" not in code
     purge = postrm.split("purge)", 1)[1].split(";;", 1)[0]
-    assert "semanage port -d" in purge
-    assert postrm.count("semanage port -d") == 1
+    assert "semanage port -d" in purge and "rm -rf /var/cache/sercon" in purge
 
 
-def test_postinst_creates_unlocked_user(deb, tmp_path):
-    """Runs the package's own create_user against a stub environment: the
-    commands it would run, in order."""
+def test_postinst_unlocks_the_account(deb, tmp_path):
+    """Runs the package's own unlock_account against a stub environment:
+    the commands it would run, in order."""
     ctrl = deb[2]
     stub = tmp_path / "bin"
     stub.mkdir()
     log = tmp_path / "log"
-    for cmd in ("groupadd", "useradd", "usermod", "install", "semanage",
-                "selinuxenabled"):
+    for cmd in ("usermod", "semanage", "selinuxenabled"):
         p = stub / cmd
         p.write_text("#!/bin/sh\necho %s \"$@\" >> %s\n" % (cmd, log))
         p.chmod(0o755)
-    # getent: nothing exists yet, and the new account is locked ('!').
+    # getent: the account systemd-sysusers made is locked ('!*').
     (stub / "getent").write_text(
-        "#!/bin/sh\n[ \"$1\" = shadow ] && echo 'sercon:!:19000::::::' && exit 0\nexit 2\n")
+        "#!/bin/sh\n[ \"$1\" = shadow ] && echo 'sercon:!*:19000::::::' && exit 0\nexit 2\n")
     (stub / "getent").chmod(0o755)
+    (stub / "selinuxenabled").write_text("#!/bin/sh\nexit 1\n")
     with open(ctrl + "/postinst") as f:
-        body = f.read().split("#DEBHELPER#")[0]
-    body = body.replace("if [ ! -d /var/lib/sercon ]", "if true")
+        body = f.read().split("# End automatically added section")[-1]
+    body = body.replace("/usr/lib/sysusers.d/sercon.conf", deb[1] + "/usr/lib/sysusers.d/sercon.conf")
     script = tmp_path / "postinst"
-    script.write_text(body + "\n")
+    script.write_text("#!/bin/sh\nset -e\n" + body + "\n")
     env = {"PATH": "%s:/usr/bin:/bin" % stub}
     run(["sh", str(script), "configure"], env=env)
-    lines = log.read_text().splitlines()
-    assert lines[0] == "groupadd --system sercon"
-    assert lines[1].startswith("useradd --system --gid sercon --home-dir /var/lib/sercon")
-    assert "--shell /bin/sh" in lines[1]
-    assert lines[2] == "usermod -p * sercon"
-    assert lines[3] == "install -d -o root -g root -m 0755 /var/lib/sercon"
-    assert lines[4:] == ["selinuxenabled"] + [
-        "semanage port -a -t ssh_port_t -p tcp %d" % p for p in (2222, 2223)]
+    assert log.read_text().splitlines() == ["usermod -p * sercon"]
+
+
+def test_lintian_clean(deb):
+    r = subprocess.run(["lintian", "--pedantic", "--display-info", deb[3]["changes"]],
+                       capture_output=True, text=True, timeout=900)
+    tags = [l for l in r.stdout.splitlines() if re.match(r"^[EWIP]: ", l)]
+    # Every error, warning, info and pedantic tag is fixed or overridden
+    # with a reason in packaging/debian/*lintian-overrides.
+    assert tags == [], "\n".join(tags)
+
+
+def _normalise(paths):
+    """A package's regular files and symlinks, with the paths on which the
+    two families legitimately differ mapped to one name."""
+    out = set()
+    for p in paths:
+        if p.startswith(("/usr/lib/.build-id", "/usr/share/doc/", "/usr/share/licenses/",
+                         "/usr/share/lintian/")):
+            continue
+        p = re.sub(r"^/lib/systemd/", "/usr/lib/systemd/", p)
+        p = re.sub(r"^/etc/(default|sysconfig)/", "/etc/DAEMON-OPTIONS/", p)
+        p = re.sub(r"\.gz$", "", p)
+        out.add(p)
+    return out
+
+
+def test_rpm_builds_and_matches_the_deb(deb, rpms):
+    assert set(rpms["rpms"]) == {"sercon", "sercon-selinux"}
+    rpm_files = run(["rpm", "-qlp", rpms["rpms"]["sercon"]]).stdout.split()
+    deb_files = [p for p, (mode, _) in contents(deb[0]).items() if not mode.startswith("d")]
+    rpm_regular = [p for p in rpm_files
+                   if os.path.isfile(deb[1] + re.sub(r"^/usr/lib/systemd/", "/lib/systemd/", p))
+                   or not p.startswith(("/etc/sercon", "/etc/pki", "/usr/libexec/sercon", "/usr/share/sercon"))
+                   or "." in os.path.basename(p) or p.count("/") > 3]
+    a, b = _normalise(deb_files), _normalise(rpm_files)
+    # Directories: the RPM lists them, the .deb's list above holds files only.
+    b = {p for p in b if p in a or not any(q.startswith(p + "/") for q in a | b)}
+    assert a == b, ("only in .deb", sorted(a - b), "only in rpm", sorted(b - a))
+    assert rpm_regular
+    # The daemon options in /etc/sysconfig name that path.
+    with_opts = run(["sh", "-c", "rpm2cpio %s | cpio -i --to-stdout ./etc/sysconfig/sercon-host-sshd"
+                     % rpms["rpms"]["sercon"]]).stdout
+    assert "/etc/sysconfig/sercon-host-sshd" in with_opts and "/etc/default" not in with_opts
+    # The preset enables the timer only.
+    preset = run(["sh", "-c", "rpm2cpio %s | cpio -i --to-stdout ./usr/lib/systemd/system-preset/90-sercon.preset"
+                  % rpms["rpms"]["sercon"]]).stdout
+    assert [l for l in preset.splitlines() if l.startswith("enable")] == ["enable sercon-renew.timer"]
+    sel = run(["rpm", "-qlp", rpms["rpms"]["sercon-selinux"]]).stdout.split()
+    assert "/usr/share/selinux/packages/targeted/sercon.pp.bz2" in sel
+    scripts = run(["rpm", "-qp", "--scripts", rpms["rpms"]["sercon-selinux"]]).stdout
+    assert "semanage port -a -t sercon_proxy_port_t -p tcp 2222" in scripts
+    assert "semanage port -a -t sercon_host_port_t -p tcp 2223" in scripts
+
+
+def test_selinux_module_compiles(tmp_path):
+    """The module builds against the installed reference policy (Debian's
+    selinux-policy-dev): syntax, every interface it calls and every type it
+    requires. Loading and enforcing it needs an SELinux kernel: not here."""
+    makefile = "/usr/share/selinux/devel/Makefile"
+    if not os.path.exists(makefile):
+        pytest.skip("selinux-policy-dev is not installed")
+    for f in ("sercon.te", "sercon.fc", "sercon.if"):
+        shutil.copy(os.path.join(REPO, "packaging/selinux", f), tmp_path)
+    r = subprocess.run(["make", "-f", makefile, "sercon.pp"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    pp = tmp_path / "sercon.pp"
+    assert pp.stat().st_size > 1000
+    data = pp.read_bytes()
+    for t in (b"sercon_proxy_port_t", b"sercon_host_port_t", b"sercon_keys_t",
+              b"sercon_consoled_t", b"sercon_console_t", b"sercon_cache_t"):
+        assert t in data, t
+    # The file contexts name the paths a /usr build installs.
+    with open(os.path.join(REPO, "packaging/selinux/sercon.fc")) as f:
+        fc = f.read()
+    for path in ("/usr/libexec/sercon/sercon-proxy-keys", "/etc/pki/sercon",
+                 "/var/cache/sercon", "/run/sercon/console"):
+        assert path in fc, path
+
+
+def test_firewalld_services(deb, rpms):
+    for name, port in (("sercon-proxy", "2222"), ("sercon-host", "2223")):
+        path = deb[1] + "/usr/lib/firewalld/services/%s.xml" % name
+        root = ET.parse(path).getroot()
+        assert root.tag == "service"
+        ports = [(p.get("protocol"), p.get("port")) for p in root.findall("port")]
+        assert ports == [("tcp", port)], ports
+        assert root.find("short").text and root.find("description").text
+    rpm_files = run(["rpm", "-qlp", rpms["rpms"]["sercon"]]).stdout.split()
+    assert "/usr/lib/firewalld/services/sercon-proxy.xml" in rpm_files
+    assert "/usr/lib/firewalld/services/sercon-host.xml" in rpm_files
+
+
+def test_systemd_paths_from_pkg_config(tmp_path):
+    """--prefix=/usr asks systemd.pc; any other prefix stays below it."""
+    if not os.path.exists(os.path.join(REPO, "configure")):
+        run(["autoreconf", "-fi"], cwd=REPO)
+    for prefix in ("/usr", str(tmp_path / "opt")):
+        d = tmp_path / ("b" + str(abs(hash(prefix))))
+        d.mkdir()
+        run([os.path.join(REPO, "configure"), "-q", "--prefix=" + prefix], cwd=d)
+        got = {}
+        for line in open(d / "Makefile"):
+            m = re.match(r"^(systemdsystemunitdir|sysusersdir|tmpfilesdir|systemdsystempresetdir) = (.*)$", line)
+            if m:
+                got[m.group(1)] = m.group(2).strip()
+        if prefix == "/usr":
+            for k in got:
+                want = run(["pkg-config", "--variable=" + k, "systemd"]).stdout.strip()
+                assert got[k] == want, (k, got[k], want)
+        else:
+            assert got == {"systemdsystemunitdir": "${prefix}/lib/systemd/system",
+                           "sysusersdir": "${prefix}/lib/sysusers.d",
+                           "tmpfilesdir": "${prefix}/lib/tmpfiles.d",
+                           "systemdsystempresetdir": "${prefix}/lib/systemd/system-preset"}, got
+
+
+# Where a file names the account (the user sshd runs as, logs in as, owns a
+# directory) in configuration, units, snippets, scripts, man pages and the
+# programs' strings; "sercon" as the name of the suite, its paths and its
+# programs is fine.
+ACCOUNT_USES = re.compile("|".join((
+    r"\bsercon@", r"\b(User|Group)=sercon\b", r"\b(AllowUsers|AuthorizedKeysCommandUser) sercon\b",
+    r"\bhost_user\s*=\s*sercon\b", r"^[ugm] sercon\b", r"\b0[0-7]{3} sercon sercon\b",
+    r"\bsercon:sercon\b", r"(^|\s)-[ugl] sercon\b", r"\bgetent (passwd|shadow|group) sercon\b",
+    r"\busermod .*\bsercon\b", r"\b[Tt]he sercon (user|account)\b", r"\(sercon\)",
+    r"\bchown sercon\b", r"--[ug]id=sercon\b")), re.M)
+
+
+def test_with_user_is_honoured_everywhere(tmp_path):
+    if not os.path.exists(os.path.join(REPO, "configure")):
+        run(["autoreconf", "-fi"], cwd=REPO)
+    b = tmp_path / "build"
+    b.mkdir()
+    run([os.path.join(REPO, "configure"), "-q", "--prefix=/usr", "--sysconfdir=/etc",
+         "--localstatedir=/var", "--with-user=vmcon"], cwd=b)
+    run(["make", "-j2"], cwd=b, timeout=900)
+    dest = tmp_path / "dest"
+    run(["make", "install", "DESTDIR=%s" % dest], cwd=b, timeout=300)
+    hits, vmcon = [], 0
+    for d, _, files in os.walk(dest):
+        for f in files:
+            path = os.path.join(d, f)
+            with open(path, "rb") as fh:
+                data = fh.read()
+            if b"\0" in data:
+                text = run(["strings", path]).stdout
+            else:
+                text = data.decode(errors="replace")
+            vmcon += text.count("vmcon")
+            for m in ACCOUNT_USES.finditer(text):
+                line = text[text.rfind("\n", 0, m.start()) + 1:text.find("\n", m.end())]
+                hits.append("%s: %s" % (path[len(str(dest)):], line.strip()))
+    assert hits == [], "\n".join(hits)
+    assert vmcon > 20
+    # Every program carries the account it was built for.
+    for prog in ("usr/sbin/sercon-setup", "usr/libexec/sercon/sercon-proxy-keys",
+                 "usr/libexec/sercon/sercon-proxy-shell", "usr/libexec/sercon/sercon-host-shell"):
+        assert "vmcon" in run(["strings", str(dest / prog)]).stdout.split("\n"), prog
+    with open(dest / "usr/lib/sysusers.d/sercon.conf") as f:
+        assert re.search(r"^u vmcon -:vmcon ", f.read(), re.M)

@@ -17,10 +17,10 @@
 #include "core/text.h"
 
 static const char pshell_usage[] =
-    "usage: ssh -t -p PORT sercon@PROXY [connect] [--vm-id=ID | "
+    "usage: ssh -t -p PORT " SERCON_USER "@PROXY [connect] [--vm-id=ID | "
     "--vm-name=NAME | TARGET]\n"
-    "       ssh -p PORT sercon@PROXY list [--format=plain|json]\n"
-    "       ssh -p PORT sercon@PROXY info | help\n"
+    "       ssh -p PORT " SERCON_USER "@PROXY list [--format=plain|json]\n"
+    "       ssh -p PORT " SERCON_USER "@PROXY info | help\n"
     "\n"
     "  connect          the serial console of a VM (the default command);\n"
     "                   with several consoles and no choice, a menu\n"
