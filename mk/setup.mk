@@ -6,7 +6,8 @@ src_lib_setup_libsercon_setup_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 src_lib_setup_libsercon_setup_a_SOURCES = \
 	src/lib/setup/pki.c src/lib/setup/pki.h \
 	src/lib/setup/setup.h src/lib/setup/setup_pki.c src/lib/setup/setup_enrol.c \
-	src/lib/setup/setup_renew.c src/lib/setup/setup_engine.c src/lib/setup/setup_check.c
+	src/lib/setup/setup_renew.c src/lib/setup/setup_engine.c src/lib/setup/setup_check.c \
+	src/lib/setup/setup_sys.h src/lib/setup/setup_system.c src/lib/setup/setup_libvirt.c
 
 sbin_PROGRAMS += src/setup/sercon-setup
 src_setup_sercon_setup_SOURCES = src/setup/main.c
@@ -103,4 +104,5 @@ EXTRA_DIST += systemd/sercon-renew.service.in systemd/sercon.sysusers.conf.in \
 	packaging/debian/sercon.dirs packaging/debian/sercon.lintian-overrides \
 	packaging/debian/sercon.postinst packaging/debian/sercon.postrm \
 	tests/integration/test_setup.py tests/integration/test_packaging.py \
-	tests/vm/build-system-image
+	tests/integration/test_systemd_vm.py tests/integration/pkg_util.py \
+	tests/integration/test_limits.py tests/vm/build-system-image

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "setup/setup.h"
+#include "setup/setup_sys.h"
 
 static const struct {
 	const char *name;
@@ -21,6 +22,8 @@ static const struct {
 	{ "renew", setup_cmd_renew, "re-sign certificates that expire soon" },
 	{ "engine", setup_cmd_engine, "use an oVirt engine as the manager" },
 	{ "check", setup_cmd_check, "diagnose this machine's set-up" },
+	{ "libvirt", setup_cmd_libvirt, "put a libvirt VM's console in console_dir" },
+	{ "ovirt-host", setup_cmd_ovirt_host, "use the consoles of an oVirt host (vdsm)" },
 };
 
 static void

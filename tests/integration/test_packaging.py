@@ -72,7 +72,7 @@ def test_tarball_carries_packaging(tarball):
         "an unsubstituted @VAR@ in the spec"
     # %config only under /etc; daemon options in /etc/sysconfig.
     for line in spec.splitlines():
-        if line.startswith("%config"):
+        if line.startswith("%config("):
             assert line.split()[-1].startswith("%{_sysconfdir}/"), line
     assert "%config(noreplace) %{_sysconfdir}/sysconfig/sercon-proxy-sshd" in spec
     assert "%config(noreplace) %{_sysconfdir}/sysconfig/sercon-host-sshd" in spec
@@ -280,16 +280,19 @@ def _normalise(paths):
 def test_rpm_builds_and_matches_the_deb(deb, rpms):
     assert set(rpms["rpms"]) == {"sercon", "sercon-selinux"}
     rpm_files = run(["rpm", "-qlp", rpms["rpms"]["sercon"]]).stdout.split()
-    deb_files = [p for p, (mode, _) in contents(deb[0]).items() if not mode.startswith("d")]
-    rpm_regular = [p for p in rpm_files
-                   if os.path.isfile(deb[1] + re.sub(r"^/usr/lib/systemd/", "/lib/systemd/", p))
-                   or not p.startswith(("/etc/sercon", "/etc/pki", "/usr/libexec/sercon", "/usr/share/sercon"))
-                   or "." in os.path.basename(p) or p.count("/") > 3]
-    a, b = _normalise(deb_files), _normalise(rpm_files)
-    # Directories: the RPM lists them, the .deb's list above holds files only.
-    b = {p for p in b if p in a or not any(q.startswith(p + "/") for q in a | b)}
-    assert a == b, ("only in .deb", sorted(a - b), "only in rpm", sorted(b - a))
-    assert rpm_regular
+    deb_all = contents(deb[0])
+    deb_dirs = _normalise(p for p, (mode, _) in deb_all.items() if mode.startswith("d"))
+    deb_files = _normalise(p for p, (mode, _) in deb_all.items() if not mode.startswith("d"))
+    # The RPM lists its own directories (%dir): the .deb has each of them.
+    rpm_all = _normalise(rpm_files)
+    rpm_dirs = rpm_all & deb_dirs
+    rpm_files_only = rpm_all - deb_dirs
+    assert deb_files == rpm_files_only, ("only in .deb", sorted(deb_files - rpm_files_only),
+                                         "only in rpm", sorted(rpm_files_only - deb_files))
+    # The directories the packages own without content are the same too.
+    for d in ("/etc/sercon/conf.d", "/etc/sercon/proxy-sshd.d", "/etc/sercon/host-sshd.d",
+              "/etc/pki/sercon", "/usr/libexec/sercon", "/usr/share/sercon"):
+        assert d in rpm_dirs and d in deb_dirs, d
     # The daemon options in /etc/sysconfig name that path.
     with_opts = run(["sh", "-c", "rpm2cpio %s | cpio -i --to-stdout ./etc/sysconfig/sercon-host-sshd"
                      % rpms["rpms"]["sercon"]]).stdout

@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "manager/manager.h"
 #include "setup/setup.h"
+#include "setup/setup_sys.h"
 #include "core/text.h"
 
 #define CHECK_WARN_DAYS 30
@@ -95,6 +96,33 @@ check_fail(struct check_ctx *ctx, const char *fmt, ...)
 	printf("PROBLEM: %s\n", safe);
 	log_warn("check: %s", safe);
 	ctx->problems++;
+}
+
+/* The findings of setup_system.c and setup_libvirt.c (setup_sys.h). */
+static void
+check_sys_report(void *arg, enum setup_level level, const char *msg)
+{
+	if (level == SETUP_OK)
+		check_ok("%s", msg);
+	else if (level == SETUP_WARN)
+		check_warn("%s", msg);
+	else
+		check_fail(arg, "%s", msg);
+}
+
+static void
+check_sys(struct check_ctx *ctx, const char *role)
+{
+	struct setup_sys_ctx c = { &ctx->cfg, ctx->uid, ctx->gid,
+	    check_sys_report, ctx };
+
+	if (!ctx->have_user)
+		return;
+	setup_check_units(&c, role);
+	if (strcmp(role, "proxy") == 0)
+		setup_check_cache_dir(&c);
+	else
+		setup_check_consoles(&c);
 }
 
 static void
@@ -601,6 +629,7 @@ check_role(struct check_ctx *ctx, const char *role)
 		check_console_dir(ctx);
 	check_port(ctx, role, ctx->port > 0 ? ctx->port : proxy ?
 	    SERCON_PROXY_PORT : ctx->cfg.host_port);
+	check_sys(ctx, role);
 	pki_strv_free(ctx->ca_fps, ctx->nca);
 	ctx->ca_fps = NULL;
 	ctx->nca = 0;
