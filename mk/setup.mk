@@ -105,4 +105,5 @@ EXTRA_DIST += systemd/sercon-renew.service.in systemd/sercon.sysusers.conf.in \
 	packaging/debian/sercon.postinst packaging/debian/sercon.postrm \
 	tests/integration/test_setup.py tests/integration/test_packaging.py \
 	tests/integration/test_systemd_vm.py tests/integration/pkg_util.py \
-	tests/integration/test_limits.py tests/vm/build-system-image
+	tests/integration/test_limits.py tests/integration/test_libvirt.py \
+	tests/integration/test_ovirt_layout.py tests/vm/build-system-image

@@ -749,7 +749,10 @@ setup_check_consoles(const struct setup_sys_ctx *c)
 			}
 			bad++;
 			lv_why(c, path, e, why, sizeof(why));
-			lv_report(c, SETUP_PROBLEM, "console %s (%s) is not "
+			/* A socket nobody listens on is a stopped VM's
+			 * leftover, not a fault of the set-up. */
+			lv_report(c, e == ECONNREFUSED ? SETUP_WARN :
+			    SETUP_PROBLEM, "console %s (%s) is not "
 			    "reachable by %s: %s; fix: %s", path, label,
 			    SERCON_USER, why, e == ECONNREFUSED ? "start the "
 			    "VM, or remove the stale socket" : name != NULL ?
