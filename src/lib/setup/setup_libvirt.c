@@ -330,8 +330,9 @@ setup_cmd_libvirt(int argc, char **argv)
 		return SETUP_EXIT_FAIL;
 	}
 	{
+		/* domname takes an id or uuid only: ask it by the uuid. */
 		char *a1[] = { "domuuid", (char *)dom, NULL };
-		char *a2[] = { "domname", (char *)dom, NULL };
+		char *a2[] = { "domname", uuid, NULL };
 
 		if (lv_virsh_line(uri, a1, uuid, sizeof(uuid), err,
 		    sizeof(err)) != 0 || !lv_valid_uuid(uuid) ||
