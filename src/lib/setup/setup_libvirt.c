@@ -60,11 +60,15 @@ static const char ovirt_usage[] =
 /* ---- virsh ---------------------------------------------------------------- */
 
 /* Runs virsh -c uri ARGS...; its output in res. Returns its exit status,
- * -1 when it could not run (err says why). */
+ * -1 when it could not run (err says why). virsh's own error lines reach
+ * stderr only for the commands that change the domain (where libvirt's
+ * reason is the useful one); a failed lookup is ours to word. */
 static int
 lv_virsh(const char *uri, char *const args[], struct child_result *res,
     char *err, size_t errlen)
 {
+	bool changes = strcmp(args[0], "attach-device") == 0 ||
+	    strcmp(args[0], "detach-device") == 0;
 	char *argv[16];
 	size_t i = 0;
 
@@ -75,11 +79,11 @@ lv_virsh(const char *uri, char *const args[], struct child_result *res,
 	for (; *args != NULL && i < sizeof(argv) / sizeof(argv[0]) - 1; args++)
 		argv[i++] = *args;
 	argv[i] = NULL;
-	if (child_run(argv, NULL, NULL, 0, LV_TIMEOUT_MS, LV_OUT_CAP, 0, res,
-	    err, errlen) != 0)
+	if (child_run(argv, NULL, NULL, 0, LV_TIMEOUT_MS, LV_OUT_CAP, !changes,
+	    res, err, errlen) != 0)
 		return -1;
 	if (res->timed_out) {
-		snprintf(err, errlen, "virsh %s timed out", args[-1]);
+		snprintf(err, errlen, "virsh %s timed out", argv[4]);
 		return -1;
 	}
 	return res->status;
