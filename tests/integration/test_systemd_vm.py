@@ -33,11 +33,13 @@ pytestmark = [pytest.mark.systemd_vm, pytest.mark.package]
 HERE = os.path.dirname(os.path.abspath(__file__))
 USER = "sercon"
 PKI = "/etc/pki/sercon"
+VMS = {"vm1": "11111111-2222-3333-4444-555555555555",
+       "vm2": "11111111-2222-3333-4444-666666666666"}
 # What the machine's file system may hold after purge that it did not hold
 # before the package: what the admin and sercon-setup made (keys,
 # certificates, inventory, conf.d and sshd.d snippets) and the state systemd
 # keeps; the account stays (Debian never removes system accounts).
-ADMIN_MADE = re.compile(r"^(/etc/pki/sercon(/.*)?|/etc/sercon(/.*)?"
+ADMIN_MADE = re.compile(r"^(/etc/pki|/etc/pki/sercon(/.*)?|/etc/sercon(/.*)?"
                         r"|/var/lib/systemd/.*|/var/log/.*|/var/cache/debconf/.*"
                         r"|/var/lib/dpkg/.*|/etc/(passwd|group|shadow|gshadow)-?"
                         r"|/etc/subuid-?|/etc/subgid-?|/root/.*)$")
@@ -177,18 +179,20 @@ def test_setup_from_nothing(vm, user):
     vm.sh("sercon-setup ca create && "
           "sercon-setup proxy --name sercon-sys,localhost && "
           "sercon-setup host --name sercon-sys,localhost")
+    consoles = ", ".join(
+        '{"vm_id": "%s", "vm_name": "%s", "host": "localhost", "console": "%s.sock",'
+        ' "users": ["alice"]}' % (vmid, name, vmid) for name, vmid in VMS.items())
     inventory = ('{"users": [{"id": "alice", "name": "Alice", "keys": ["%s"]}],'
-                 ' "consoles": [{"vm_id": "11111111-2222-3333-4444-555555555555",'
-                 ' "vm_name": "vm1", "host": "localhost",'
-                 ' "console": "11111111-2222-3333-4444-555555555555.sock", "users": ["alice"]}]}'
-                 % user[1])
+                 ' "consoles": [%s]}' % (user[1], consoles))
     vm.sh("cat > /etc/sercon/inventory.json", input=inventory)
     vm.sh("echo '# the admin was here' > /etc/sercon/conf.d/50-admin.conf")
-    # The VM's console: a socket in console_dir, owned as libvirt would
-    # leave it for the sercon group, greeting then echoing.
-    vm.sh("systemd-run --unit=fake-console --uid=sercon --gid=sercon "
-          "socat UNIX-LISTEN:/run/sercon/console/11111111-2222-3333-4444-555555555555.sock,"
-          "fork,mode=660 SYSTEM:'echo VM1-CONSOLE-READY; exec cat'")
+    # The VMs' consoles: sockets in console_dir, owned as sercon-setup
+    # libvirt has libvirt leave them, greeting then echoing (socat: a
+    # nested qemu would take minutes to boot under TCG).
+    for name, vmid in VMS.items():
+        vm.sh("systemd-run --unit=fake-console-%s --uid=sercon --gid=sercon "
+              "socat UNIX-LISTEN:/run/sercon/console/%s.sock,fork,mode=660 "
+              "SYSTEM:'echo %s-CONSOLE-READY; exec cat'" % (name, vmid, name.upper()))
     vm.sh("systemctl enable --now sercon-host-sshd sercon-proxy-sshd")
     for unit in ("sercon-proxy-sshd", "sercon-host-sshd"):
         assert vm.sh("systemctl is-active %s" % unit).stdout.strip() == "active"
@@ -202,15 +206,16 @@ def test_setup_from_nothing(vm, user):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def _user_session(vm, user, tmp_path):
+def _user_session(vm, user, tmp_path, name="vm1"):
     kh = tmp_path / "known_hosts"
     kh.write_text("@cert-authority * %s\n" % vm.sh("cat %s/ca.pub" % PKI).stdout.strip())
     argv = ["ssh", "-F", "/dev/null", "-tt", "-p", str(vm.proxy_port), "-i", user[0],
             "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "UserKnownHostsFile=%s" % kh,
             "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
-            "-o", "HostKeyAlias=localhost", "%s@127.0.0.1" % USER]
-    child = pexpect.spawn(argv[0], argv[1:], timeout=60, encoding="utf-8")
-    child.expect("VM1-CONSOLE-READY")
+            "-o", "HostKeyAlias=localhost", "%s@127.0.0.1" % USER,
+            "connect", "--vm-name=" + name]
+    child = pexpect.spawn(argv[0], argv[1:], timeout=120, encoding="utf-8")
+    child.expect(name.upper() + "-CONSOLE-READY")
     return child
 
 
@@ -230,8 +235,10 @@ def test_chain_with_pty_survives_restarts(vm, user, tmp_path):
         for unit in ("sercon-proxy-sshd", "sercon-host-sshd"):
             assert vm.sh("systemctl is-active %s" % unit).stdout.strip() == "active"
         _echo(child, "after-restart")
-        # And a new session works beside the old one.
-        second = _user_session(vm, user, tmp_path)
+        # And a new session (to the other console: one session per
+        # console without sercon-consoled) works beside the old one.
+        second = _user_session(vm, user, tmp_path, "vm2")
+        _echo(second, "second-session")
         second.close(force=True)
         _echo(child, "still-here")
     finally:
@@ -245,10 +252,16 @@ def _valid_to(vm, cert):
 
 def test_renew_timer_renews_an_expiring_certificate(vm):
     assert "sercon-renew.timer" in vm.sh("systemctl list-timers").stdout
-    vm.sh("sercon-setup host --name sercon-sys,localhost --validity +2d")
+    # An expiring certificate: signed for two days (sercon-setup host keeps
+    # a valid one, so sign and install it as an admin would).
+    vm.sh("sercon-setup sign --role host --name sercon-sys,localhost --validity 2d "
+          "%s/host-ssh_host_key.pub > /root/short-cert.pub && "
+          "sercon-setup install-cert /root/short-cert.pub" % PKI)
     before = _valid_to(vm, "host-ssh_host_key-cert.pub")
+    # check names it.
     r = vm.sh("sercon-setup check host", check=False)
-    assert "host-ssh_host_key-cert.pub" in r.stdout + r.stderr and r.returncode != 0, r.stdout + r.stderr
+    assert re.search(r"warning: %s/host-ssh_host_key-cert.pub expires in [01] days" % PKI,
+                     r.stdout), r.stdout
     vm.sh("systemctl start sercon-renew.service")
     after = _valid_to(vm, "host-ssh_host_key-cert.pub")
     assert after > before, (before, after)
@@ -288,13 +301,14 @@ def test_check_names_planted_faults(vm):
     rc, out = check()
     assert rc != 0 and "/var/cache/sercon" in out, out
     vm.sh("chown sercon:sercon /var/cache/sercon")
-    # sshd as root: a drop-in that an admin might leave behind.
+    # sshd as root: a drop-in that an admin might leave behind (root
+    # without capabilities or with the system-call filter would not start).
     vm.sh("mkdir -p /run/systemd/system/sercon-host-sshd.service.d && "
-          "printf '[Service]\\nUser=root\\nGroup=root\\n' > "
+          "printf '[Service]\\nUser=\\nGroup=\\nCapabilityBoundingSet=~\\nSystemCallFilter=\\n' > "
           "/run/systemd/system/sercon-host-sshd.service.d/root.conf && "
           "systemctl daemon-reload && systemctl restart sercon-host-sshd")
     rc, out = check()
-    assert rc != 0 and "root" in out and "sercon-host-sshd" in out, out
+    assert rc != 0 and re.search(r"PROBLEM: sercon-host-sshd.service runs sshd \(pid \d+\) as root", out), out
     vm.sh("rm -r /run/systemd/system/sercon-host-sshd.service.d && "
           "systemctl daemon-reload && systemctl restart sercon-host-sshd")
     rc, out = check()
@@ -321,7 +335,7 @@ def test_reinstall_and_upgrade_keep_pki_and_conf(vm):
 
 
 def test_purge_removes_what_the_package_made(vm):
-    vm.sh("systemctl stop fake-console")
+    vm.sh("systemctl stop fake-console-vm1 fake-console-vm2")
     vm.sh("dpkg --purge sercon")
     after = vm.files()
     gone = sorted(vm.before - after)
