@@ -77,7 +77,8 @@ def test_tarball_carries_packaging(tarball):
     assert "%config(noreplace) %{_sysconfdir}/sysconfig/sercon-proxy-sshd" in spec
     assert "%config(noreplace) %{_sysconfdir}/sysconfig/sercon-host-sshd" in spec
     # Presets and sysusers/tmpfiles, never useradd or systemctl enable.
-    body = "\n".join(l for l in spec.splitlines() if not l.lstrip().startswith("#"))
+    body = "\n".join(l for l in spec.split("%changelog")[0].splitlines()
+                     if not l.lstrip().startswith("#"))
     assert "useradd" not in body and "groupadd" not in body
     assert "systemctl enable" not in body
     assert "systemd-sysusers %{_sysusersdir}/sercon.conf" in body
