@@ -52,6 +52,15 @@ int setup_ensure_key(const char *pki_dir, enum pki_slot s,
 int setup_sign_slot(const char *pki_dir, const char *ca_dir,
     enum pki_slot s, const char *principals, const char *validity,
     char *const *options, const char *key_id, char *err, size_t errlen);
+/* What setup_as_user runs: 0 success, else failure; a one-line message
+ * in msg either way. */
+typedef int (*setup_user_fn)(void *arg, char *msg, size_t len);
+/* Runs fn(arg) in a child process that is user (when we are root and the
+ * user exists; NULL: as we are) and returns its result and message. -1
+ * when the child's fate cannot be learnt (its status is never guessed).
+ * (setup_check.c) */
+int setup_as_user(const char *user, setup_user_fn fn, void *arg, char *msg,
+    size_t len);
 /* "2027-11-22 06:57 UTC", or "never" for PKI_FOREVER. */
 const char *setup_time_str(time_t t, char *buf, size_t len);
 

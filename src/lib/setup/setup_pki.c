@@ -272,7 +272,7 @@ out:
 /* Is the slot's certificate what we would issue now, and not near its end?
  * Then it is kept (idempotence). */
 static bool
-setup_cert_current(const char *pki_dir, enum pki_slot s, const char *ca_fp,
+setup_cert_current(const char *pki_dir, enum pki_slot s, const char *ca_line,
     const char *principals)
 {
 	char key[PATH_MAX], cert[PATH_MAX], err[SETUP_ERR_MAX];
@@ -292,7 +292,7 @@ setup_cert_current(const char *pki_dir, enum pki_slot s, const char *ca_fp,
 		return false;
 	}
 	ok = c.is_host == pki_slot_is_host(s) &&
-	    strcmp(c.key_fp, kfp[0]) == 0 && strcmp(c.ca_fp, ca_fp) == 0 &&
+	    strcmp(c.key_fp, kfp[0]) == 0 && strcmp(c.ca_line, ca_line) == 0 &&
 	    pki_cert_has_principals(&c, principals) &&
 	    (c.valid_to == PKI_FOREVER ||
 	    c.valid_to > time(NULL) + PKI_RENEW_DAYS * 86400L) &&
@@ -484,7 +484,7 @@ setup_machine(const char *cmd, const struct setup_role_opts *o,
 		if (setup_ensure_key(o->pki_dir, s, o->key_type, stdout, err,
 		    sizeof(err)) != 0)
 			goto fail;
-		if (setup_cert_current(o->pki_dir, s, ca_fp, princ)) {
+		if (setup_cert_current(o->pki_dir, s, ca_line, princ)) {
 			printf("kept certificate %s/%s-cert.pub\n", o->pki_dir,
 			    pki_slot_key(s));
 			continue;
