@@ -7,7 +7,8 @@ src_lib_setup_libsercon_setup_a_SOURCES = \
 	src/lib/setup/pki.c src/lib/setup/pki.h \
 	src/lib/setup/pki_cert.c src/lib/setup/pki_sig.c src/lib/setup/pki_sig.h \
 	src/lib/setup/setup.h src/lib/setup/setup_pki.c src/lib/setup/setup_enrol.c \
-	src/lib/setup/setup_renew.c src/lib/setup/setup_engine.c src/lib/setup/setup_check.c
+	src/lib/setup/setup_renew.c src/lib/setup/setup_engine.c src/lib/setup/setup_check.c \
+	src/lib/setup/setup_accept.c
 
 sbin_PROGRAMS += src/setup/sercon-setup
 src_setup_sercon_setup_SOURCES = src/setup/main.c

@@ -36,8 +36,9 @@ static const char check_usage[] =
 "\n"
 "Checks this machine's sercon set-up: the " SERCON_USER " account, the files\n"
 "of the PKI directory with their owners and modes, the certificates (kind,\n"
-"principals, signing CA, time left), `sshd -t` on the installed sshd_config,\n"
-"the console directory (host), the manager (proxy) and the daemon's port.\n"
+"principals, signing CA, signature, time left), `sshd -t` on the installed\n"
+"sshd_config, the proxies the host accepts and the console directory (host),\n"
+"the manager (proxy) and the daemon's port.\n"
 "Without a role, checks the roles whose keys exist. One line per finding;\n"
 "each problem comes with its fix. Exit status 1 when there is a problem.\n"
 "  --pki-dir DIR        the PKI directory (default " SERCON_PKIDIR ")\n"
@@ -606,6 +607,78 @@ check_port(struct check_ctx *ctx, const char *role, int port)
 	    "stop it, or move sercon-%s-sshd to another port", port, role);
 }
 
+/* The proxies the host sshd accepts: its principals file, and the CAs of
+ * accept_proxy_ca in ca.pub. */
+static void
+check_accept(struct check_ctx *ctx)
+{
+	char err[SETUP_ERR_MAX], list[1024];
+	char **have = NULL, **want = NULL, **cas = NULL;
+	size_t nhave = 0, nwant = 0, ncas = 0, i, j, off = 0;
+
+	if (setup_principals_read(SETUP_PRINCIPALS_FILE, &have, &nhave, err,
+	    sizeof(err)) != 0) {
+		check_fail(ctx, "%s; fix: reinstall sercon's host files, then "
+		    "sercon-setup host", err);
+		return;
+	}
+	list[0] = '\0';
+	for (i = 0; i < nhave; i++) {
+		int w = snprintf(list + off, sizeof(list) - off, "%s%s",
+		    i > 0 ? ", " : "", have[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(list) - off)
+			break;
+		off += (size_t)w;
+	}
+	if (nhave == 0)
+		check_fail(ctx, "%s lists no principal, so no proxy can log "
+		    "in; fix: echo %s >> %s", SETUP_PRINCIPALS_FILE,
+		    PKI_PROXY_PRINCIPAL, SETUP_PRINCIPALS_FILE);
+	else
+		check_ok("the host sshd accepts proxy principal%s %s (%s)",
+		    nhave == 1 ? "" : "s", list, SETUP_PRINCIPALS_FILE);
+	setup_csv_split(ctx->cfg.accept_proxy_principals, &want, &nwant);
+	for (i = 0; i < nwant; i++)
+		if (!pki_strv_has(have, nhave, want[i]))
+			check_fail(ctx, "accept_proxy_principals names %s, "
+			    "which %s lacks; fix: sercon-setup host", want[i],
+			    SETUP_PRINCIPALS_FILE);
+	pki_strv_free(have, nhave);
+	pki_strv_free(want, nwant);
+	setup_csv_split(ctx->cfg.accept_proxy_ca, &cas, &ncas);
+	for (i = 0; i < ncas; i++) {
+		char **keys = NULL;
+		size_t nkeys = 0;
+
+		if (pki_pubkeys_read(cas[i], &keys, &nkeys, err,
+		    sizeof(err)) != 0) {
+			check_fail(ctx, "accept_proxy_ca: %s; fix: put the "
+			    "proxy CA's public key there, or correct "
+			    "accept_proxy_ca", err);
+			continue;
+		}
+		for (j = 0; j < nkeys; j++) {
+			char *fp = NULL;
+
+			if (pki_fingerprint_line(keys[j], &fp, err,
+			    sizeof(err)) != 0)
+				continue;
+			if (pki_strv_has(ctx->ca_lines, ctx->nca, keys[j]))
+				check_ok("ca.pub accepts proxy certificates "
+				    "of CA %s (accept_proxy_ca %s)", fp,
+				    cas[i]);
+			else
+				check_fail(ctx, "accept_proxy_ca names CA %s "
+				    "(%s), which ca.pub lacks; fix: "
+				    "sercon-setup host", fp, cas[i]);
+			free(fp);
+		}
+		pki_strv_free(keys, nkeys);
+	}
+	pki_strv_free(cas, ncas);
+}
+
 static void
 check_role(struct check_ctx *ctx, const char *role)
 {
@@ -621,8 +694,10 @@ check_role(struct check_ctx *ctx, const char *role)
 	check_sshd(ctx, role);
 	if (proxy)
 		check_manager(ctx);
-	else
+	else {
+		check_accept(ctx);
 		check_console_dir(ctx);
+	}
 	check_port(ctx, role, ctx->port > 0 ? ctx->port : proxy ?
 	    SERCON_PROXY_PORT : ctx->cfg.host_port);
 	pki_strv_free(ctx->ca_lines, ctx->nca);

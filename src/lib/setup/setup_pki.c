@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "core/atomic.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "setup/setup.h"
 
@@ -40,14 +41,26 @@ static const char proxy_usage[] =
 
 static const char host_usage[] =
 "usage: sercon-setup host --name FQDN[,NAME...] [--ca-dir DIR] [options]\n"
+"       sercon-setup host --accept-proxy-principal NAME --accept-ca FILE\n"
 "\n"
 "Gives this hypervisor host its key and host certificate (host-ssh_host_key)\n"
 "and ca.pub, which its sshd trusts for the proxy's user certificate.\n"
+"Then makes the host sshd accept the other proxies of [host]\n"
+"accept_proxy_principals and accept_proxy_ca in sercon.conf and of the\n"
+"--accept options (without --name, only that is done).\n"
 "  --name NAMES         the names the manager reports for this host\n"
 "  --ca-dir DIR         the CA (default: the PKI directory)\n"
 "  --pki-dir DIR        the PKI directory (default " SERCON_PKIDIR ")\n"
 "  --validity V         90d, 52w, or an ssh-keygen -V interval (default 365d)\n"
-"  --key-type TYPE      type of new keys: ed25519 (default) or rsa\n";
+"  --key-type TYPE      type of new keys: ed25519 (default) or rsa\n"
+"  --accept-proxy-principal NAME\n"
+"                       accept proxy user certificates for NAME too (an\n"
+"                       ovirt-vmconsole proxy: ovirt-vmconsole-proxy);\n"
+"                       added to " SETUP_PRINCIPALS_FILE "\n"
+"  --accept-ca FILE     accept proxy user certificates signed by the CA\n"
+"                       key(s) in FILE too; added to ca.pub\n"
+"Both may be repeated. List them in sercon.conf as well, so that a later\n"
+"`sercon-setup host` restores them after an upgrade replaced the files.\n";
 
 int
 setup_usage_error(const char *cmd, const char *what)
@@ -331,6 +344,10 @@ struct setup_role_opts {
 	const char *names;
 	const char *key_type;
 	char validity[80];
+	char *accept_names[SETUP_ACCEPT_MAX];     /* host only */
+	size_t naccept_names;
+	char *accept_cas[SETUP_ACCEPT_MAX];
+	size_t naccept_cas;
 };
 
 static int
@@ -344,6 +361,8 @@ setup_role_parse(const char *cmd, const char *usage, int argc, char **argv,
 		{ "pki-dir", required_argument, NULL, 'p' },
 		{ "validity", required_argument, NULL, 'V' },
 		{ "key-type", required_argument, NULL, 't' },
+		{ "accept-proxy-principal", required_argument, NULL, 'P' },
+		{ "accept-ca", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *validity = NULL;
@@ -364,6 +383,23 @@ setup_role_parse(const char *cmd, const char *usage, int argc, char **argv,
 		case 'p': o->pki_dir = optarg; break;
 		case 'V': validity = optarg; break;
 		case 't': o->key_type = optarg; break;
+		case 'P':
+		case 'A':
+			if (strcmp(cmd, "host") != 0)
+				return setup_usage_error(cmd, "--accept-* "
+				    "options are for sercon-setup host");
+			if ((ch == 'P' ? o->naccept_names : o->naccept_cas) ==
+			    SETUP_ACCEPT_MAX)
+				return setup_usage_error(cmd, "too many "
+				    "--accept options");
+			if (ch == 'P' && !setup_principal_valid(optarg))
+				return setup_usage_error(cmd, "--accept-proxy-"
+				    "principal is letters, digits and ._@+-");
+			if (ch == 'P')
+				o->accept_names[o->naccept_names++] = optarg;
+			else
+				o->accept_cas[o->naccept_cas++] = optarg;
+			break;
 		default:
 			return setup_usage_error(cmd, "unknown option");
 		}
@@ -517,6 +553,44 @@ setup_cmd_proxy(int argc, char **argv)
 	return setup_machine("proxy", &o, slots, 2);
 }
 
+/* The other proxies of sercon.conf and of the command line, applied. */
+static int
+setup_host_accept(const struct setup_role_opts *o)
+{
+	struct sercon_config cfg;
+	char err[SETUP_ERR_MAX];
+	char **names = NULL, **cas = NULL;
+	size_t nn = 0, nc = 0, i;
+	int rc = SETUP_EXIT_FAIL;
+
+	if (cfg_load_installed(&cfg, err, sizeof(err)) != 0) {
+		log_user_error("host: %s (see sercon.conf(5))", err);
+		cfg_free(&cfg);
+		return SETUP_EXIT_FAIL;
+	}
+	setup_csv_split(cfg.accept_proxy_principals, &names, &nn);
+	setup_csv_split(cfg.accept_proxy_ca, &cas, &nc);
+	if ((names = realloc(names, (nn + o->naccept_names + 1) *
+	    sizeof(*names))) == NULL || (cas = realloc(cas,
+	    (nc + o->naccept_cas + 1) * sizeof(*cas))) == NULL)
+		abort();
+	for (i = 0; i < o->naccept_names; i++)
+		if ((names[nn++] = strdup(o->accept_names[i])) == NULL)
+			abort();
+	for (i = 0; i < o->naccept_cas; i++)
+		if ((cas[nc++] = strdup(o->accept_cas[i])) == NULL)
+			abort();
+	if (setup_accept_apply(o->pki_dir, SETUP_PRINCIPALS_FILE, names, nn,
+	    cas, nc, err, sizeof(err)) != 0)
+		log_user_error("host: %s", err);
+	else
+		rc = SETUP_EXIT_OK;
+	pki_strv_free(names, nn);
+	pki_strv_free(cas, nc);
+	cfg_free(&cfg);
+	return rc;
+}
+
 int
 setup_cmd_host(int argc, char **argv)
 {
@@ -526,5 +600,10 @@ setup_cmd_host(int argc, char **argv)
 
 	if ((rc = setup_role_parse("host", host_usage, argc, argv, &o)) != 0)
 		return rc < 0 ? SETUP_EXIT_OK : rc;
-	return setup_machine("host", &o, slots, 1);
+	if (o.names == NULL && o.naccept_names == 0 && o.naccept_cas == 0)
+		return setup_usage_error("host", "--name is required");
+	if (o.names != NULL &&
+	    (rc = setup_machine("host", &o, slots, 1)) != SETUP_EXIT_OK)
+		return rc;
+	return setup_host_accept(&o);
 }
