@@ -465,16 +465,18 @@ pki_read_file(const char *path, size_t max, char **out, char *err,
 int
 pki_pubkey_norm(const char *text, char **line, char *err, size_t errlen)
 {
-	char *first, *type, *blob;
+	char *first, *type, *blob, why[200];
 	size_t n = strcspn(text, "\r\n"), tl, bl;
 	int rc;
 
 	*line = NULL;
 	first = xstrndup(text, n);
-	rc = sshkey_parse_line(first, &type, &blob, err, errlen);
+	rc = sshkey_parse_line(first, &type, &blob, why, sizeof(why));
 	free(first);
-	if (rc != 0)
+	if (rc != 0) {
+		snprintf(err, errlen, "not an OpenSSH public key (%s)", why);
 		return -1;
+	}
 	tl = strlen(type);
 	bl = strlen(blob);
 	if ((*line = malloc(tl + 1 + bl + 1)) == NULL)

@@ -555,7 +555,7 @@ setup_cmd_proxy(int argc, char **argv)
 
 /* The other proxies of sercon.conf and of the command line, applied. */
 static int
-setup_host_accept(const struct setup_role_opts *o)
+setup_host_accept(const struct setup_role_opts *o, bool need_some)
 {
 	struct sercon_config cfg;
 	char err[SETUP_ERR_MAX];
@@ -580,7 +580,9 @@ setup_host_accept(const struct setup_role_opts *o)
 	for (i = 0; i < o->naccept_cas; i++)
 		if ((cas[nc++] = strdup(o->accept_cas[i])) == NULL)
 			abort();
-	if (setup_accept_apply(o->pki_dir, SETUP_PRINCIPALS_FILE, names, nn,
+	if (need_some && nn == 0 && nc == 0)
+		rc = setup_usage_error("host", "--name is required");
+	else if (setup_accept_apply(o->pki_dir, SETUP_PRINCIPALS_FILE, names, nn,
 	    cas, nc, err, sizeof(err)) != 0)
 		log_user_error("host: %s", err);
 	else
@@ -600,10 +602,9 @@ setup_cmd_host(int argc, char **argv)
 
 	if ((rc = setup_role_parse("host", host_usage, argc, argv, &o)) != 0)
 		return rc < 0 ? SETUP_EXIT_OK : rc;
-	if (o.names == NULL && o.naccept_names == 0 && o.naccept_cas == 0)
-		return setup_usage_error("host", "--name is required");
 	if (o.names != NULL &&
 	    (rc = setup_machine("host", &o, slots, 1)) != SETUP_EXIT_OK)
 		return rc;
-	return setup_host_accept(&o);
+	/* Without --name, the other proxies are all there is to do. */
+	return setup_host_accept(&o, o.names == NULL);
 }
