@@ -1,17 +1,25 @@
-# mk/core.mk: src/lib/core, the toolkit every program shares (config, log,
-# text, args, child, term, atomic files, public keys). It includes nothing
-# from the other parts.
+# mk/core.mk: src/lib/core, the toolkit every program shares (allocation,
+# config, log, text, args, child, term, files, clock, public keys, the wire
+# contracts, the mains' prologue). It includes nothing from the other parts.
+# sshkey_fp.c alone needs libcrypto: a program that fingerprints keys links
+# $(CRYPTO_LIBS) (the manager part does), the others never load it.
 noinst_LIBRARIES += src/lib/core/libsercon_core.a
-src_lib_core_libsercon_core_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
+src_lib_core_libsercon_core_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) \
+	$(CRYPTO_CFLAGS)
 src_lib_core_libsercon_core_a_SOURCES = \
+	src/lib/core/xmalloc.c src/lib/core/xmalloc.h \
 	src/lib/core/log.c src/lib/core/log.h \
+	src/lib/core/file.c src/lib/core/file.h \
+	src/lib/core/mtime.c src/lib/core/mtime.h \
+	src/lib/core/prog.c src/lib/core/prog.h \
+	src/lib/core/contract.h \
 	src/lib/core/config.c src/lib/core/config.h \
 	src/lib/core/args.c src/lib/core/args.h \
 	src/lib/core/text.c src/lib/core/text.h \
 	src/lib/core/child.c src/lib/core/child.h \
 	src/lib/core/atomic.c src/lib/core/atomic.h \
 	src/lib/core/term.c src/lib/core/term.h \
-	src/lib/core/sshkey.c src/lib/core/sshkey.h \
+	src/lib/core/sshkey.c src/lib/core/sshkey.h src/lib/core/sshkey_fp.c \
 	src/lib/core/sproto.c src/lib/core/sproto.h
 
 # Linked as an object, not from the archive: the sanitizer runtime's own

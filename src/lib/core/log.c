@@ -68,7 +68,9 @@ log_set_socket(const char *path)
 	}
 }
 
-void
+/* One event into buf: control characters and bytes >= 0x7f that are not
+ * valid UTF-8 are escaped, never copied. */
+static void
 log_format_line(char *buf, size_t len, const char *fmt, va_list ap)
 {
 	char raw[LOG_LINE_MAX];
@@ -164,16 +166,34 @@ log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-log_user_error(const char *fmt, ...)
+static void
+log_user_emit(const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
-	va_list ap;
 
-	va_start(ap, fmt);
 	log_format_line(line, sizeof(line), fmt, ap);
-	va_end(ap);
 	fprintf(stderr, "ERROR: %s\n", line);
 	fflush(stderr);
 	log_send(LOG_ERR, line);
+}
+
+void
+log_user_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_user_emit(fmt, ap);
+	va_end(ap);
+}
+
+void
+log_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_user_emit(fmt, ap);
+	va_end(ap);
+	exit(1);
 }

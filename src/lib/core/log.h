@@ -31,8 +31,9 @@ void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
  * the same message at error level. */
 void log_user_error(const char *fmt, ...) LOG_PRINTF(1, 2);
 
-/* Formats one event into buf: control characters and bytes >= 0x7f that are
- * not valid UTF-8 are escaped, never copied. Exposed for the unit tests. */
-void log_format_line(char *buf, size_t len, const char *fmt, va_list ap);
+/* log_user_error, then exit(1): for the one failure no caller can handle
+ * (xmalloc.c: out of memory). */
+void log_fatal(const char *fmt, ...) LOG_PRINTF(1, 2)
+    __attribute__((noreturn));
 
 #endif

@@ -9,26 +9,7 @@
 #include <string.h>
 
 #include "core/sshkey.h"
-
-static void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n != 0 ? n : 1);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		abort();
-	return d;
-}
+#include "core/xmalloc.h"
 
 struct key_kind {
 	const char *type;
@@ -293,12 +274,8 @@ sshkey_parse_line(const char *line, char **type, char **blob, char *err,
 		snprintf(err, errlen, "key is too long");
 		return -1;
 	}
-	*type = xmalloc(tlen + 1);
-	memcpy(*type, t, tlen);
-	(*type)[tlen] = '\0';
-	*blob = xmalloc(blen + 1);
-	memcpy(*blob, b, blen);
-	(*blob)[blen] = '\0';
+	*type = xstrndup(t, tlen);
+	*blob = xstrndup(b, blen);
 	if (sshkey_check(*type, *blob, err, errlen) != 0)
 		goto fail;
 	return 0;

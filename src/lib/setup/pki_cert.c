@@ -12,20 +12,11 @@
 
 #include "core/sshkey.h"
 #include "core/text.h"
+#include "core/xmalloc.h"
 #include "setup/pki.h"
 #include "setup/pki_sig.h"
 
 #define PKI_CERT_FILE_MAX (64 * 1024)
-
-static char *
-cert_strdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		abort();
-	return d;
-}
 
 void
 pki_cert_free(struct pki_cert *c)
@@ -50,11 +41,8 @@ static char *
 cert_key_line(const char *type, const unsigned char *blob, size_t len)
 {
 	char *b64 = sshkey_b64_encode(blob, len), *line;
-	size_t n = strlen(type) + 1 + strlen(b64) + 1;
 
-	if ((line = malloc(n)) == NULL)
-		abort();
-	snprintf(line, n, "%s %s", type, b64);
+	line = xasprintf("%s %s", type, b64);
 	free(b64);
 	return line;
 }
@@ -65,16 +53,11 @@ cert_opt_string(const struct sshcert_opt *o)
 {
 	const unsigned char *f;
 	size_t off = 0, flen;
-	char *s;
 
 	if (sshkey_wire_string(o->data, o->len, &off, &f, &flen) != 0 ||
 	    off != o->len || flen == 0 || memchr(f, '\0', flen) != NULL)
 		return NULL;
-	if ((s = malloc(flen + 1)) == NULL)
-		abort();
-	memcpy(s, f, flen);
-	s[flen] = '\0';
-	return s;
+	return xstrndup((const char *)f, flen);
 }
 
 /* One critical option as the ssh-keygen -O argument that makes it. */
@@ -82,19 +65,15 @@ static char *
 cert_critical_arg(const struct sshcert_opt *o)
 {
 	char *v, *arg;
-	size_t n;
 
 	if (strcmp(o->name, "verify-required") == 0 && o->len == 0)
-		return cert_strdup("verify-required");
+		return xstrdup("verify-required");
 	if (strcmp(o->name, "force-command") != 0 &&
 	    strcmp(o->name, "source-address") != 0)
 		return NULL;
 	if ((v = cert_opt_string(o)) == NULL)
 		return NULL;
-	n = strlen(o->name) + 1 + strlen(v) + 1;
-	if ((arg = malloc(n)) == NULL)
-		abort();
-	snprintf(arg, n, "%s=%s", o->name, v);
+	arg = xasprintf("%s=%s", o->name, v);
 	free(v);
 	return arg;
 }
@@ -110,19 +89,16 @@ cert_extension_arg(const struct sshcert_opt *o)
 		"no-touch-required", NULL
 	};
 	char *v = NULL, *arg;
-	size_t i, n;
+	size_t i;
 
 	if (strchr(o->name, '=') != NULL)
 		return NULL;
 	for (i = 0; known[i] != NULL; i++)
 		if (strcmp(o->name, known[i]) == 0)
-			return o->len == 0 ? cert_strdup(o->name) : NULL;
+			return o->len == 0 ? xstrdup(o->name) : NULL;
 	if (o->len != 0 && (v = cert_opt_string(o)) == NULL)
 		return NULL;
-	n = strlen(o->name) + (v != NULL ? strlen(v) : 0) + 16;
-	if ((arg = malloc(n)) == NULL)
-		abort();
-	snprintf(arg, n, "extension:%s%s%s", o->name, v != NULL ? "=" : "",
+	arg = xasprintf("extension:%s%s%s", o->name, v != NULL ? "=" : "",
 	    v != NULL ? v : "");
 	free(v);
 	return arg;
@@ -145,7 +121,7 @@ cert_options(struct pki_cert *c, const struct sshcert *sc, char *err,
 		}
 		return 0;
 	}
-	c->options[c->noptions++] = cert_strdup("clear");
+	c->options[c->noptions++] = xstrdup("clear");
 	for (i = 0; i < sc->ncritical + sc->nextensions; i++) {
 		arg = i < sc->ncritical ? cert_critical_arg(&sc->critical[i]) :
 		    cert_extension_arg(&sc->extensions[i - sc->ncritical]);
@@ -185,14 +161,12 @@ cert_fill(struct pki_cert *c, const struct sshcert *sc, char *err,
 	if (pki_fingerprint_line(c->key_line, &c->key_fp, err, errlen) != 0 ||
 	    pki_fingerprint_line(c->ca_line, &c->ca_fp, err, errlen) != 0)
 		return -1;
-	c->key_id = cert_strdup(sc->key_id);
+	c->key_id = xstrdup(sc->key_id);
 	c->serial = sc->serial;
 	cert_times(c, sc);
-	if ((c->principals = calloc(sc->nprincipals + 1,
-	    sizeof(*c->principals))) == NULL)
-		abort();
+	c->principals = xcalloc(sc->nprincipals + 1, sizeof(*c->principals));
 	for (i = 0; i < sc->nprincipals; i++)
-		c->principals[c->nprincipals++] = cert_strdup(sc->principals[i]);
+		c->principals[c->nprincipals++] = xstrdup(sc->principals[i]);
 	return cert_options(c, sc, err, errlen);
 }
 

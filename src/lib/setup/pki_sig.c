@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "core/sshkey.h"
+#include "core/xmalloc.h"
 #include "setup/pki_sig.h"
 
 /* The wire fields of a key, after its type (at most 3 are used). */
@@ -88,8 +89,7 @@ der_rsa(const unsigned char *e, size_t elen, const unsigned char *n,
 	body = 1 + ln + nlen + 1 + le + elen;
 	ls = der_len(body, hs);
 	*outlen = 1 + ls + body;
-	if ((out = malloc(*outlen)) == NULL)
-		abort();
+	out = xmalloc(*outlen);
 	p = out;
 	*p++ = 0x30;
 	memcpy(p, hs, ls);
@@ -257,8 +257,7 @@ sig_sk_message(const struct sig_key *k, const unsigned char *tail,
 	size_t applen = k->flen[k->nf - 1];
 	unsigned char *out;
 
-	if ((out = malloc(32 + 5 + 32)) == NULL)
-		abort();
+	out = xmalloc(32 + 5 + 32);
 	if (EVP_Digest(app, applen, out, NULL, EVP_sha256(), NULL) != 1 ||
 	    EVP_Digest(msg, msglen, out + 37, NULL, EVP_sha256(),
 	    NULL) != 1) {
@@ -328,8 +327,7 @@ sig_verify(const struct sig_key *k, const unsigned char *sig, size_t siglen,
 		if (slen > mod)
 			goto bad;
 		if (slen < mod) {
-			if ((padded = calloc(1, mod)) == NULL)
-				abort();
+			padded = xcalloc(1, mod);
 			memcpy(padded + mod - slen, s, slen);
 			s = padded;
 			slen = mod;

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "core/atomic.h"
+#include "core/file.h"
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "setup/setup.h"
 
 #define ACCEPT_FILE_MAX (256 * 1024)
@@ -47,10 +49,8 @@ setup_csv_split(const char *csv, char ***vp, size_t *np)
 		len = (size_t)(end - p);
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
-		if ((v = realloc(v, (n + 1) * sizeof(*v))) == NULL ||
-		    (v[n] = strndup(p, len)) == NULL)
-			abort();
-		n++;
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = xstrndup(p, len);
 		p = end;
 	}
 	*vp = v;
@@ -81,10 +81,8 @@ setup_principals_read(const char *path, char ***vp, size_t *np, char *err,
 			p[--len] = '\0';
 		if (*p == '\0' || *p == '#')
 			continue;
-		if ((v = realloc(v, (n + 1) * sizeof(*v))) == NULL ||
-		    (v[n] = strdup(p)) == NULL)
-			abort();
-		n++;
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = xstrdup(p);
 	}
 	free(text);
 	*vp = v;
@@ -108,8 +106,7 @@ accept_principals(const char *path, char *const *names, size_t nnames,
 	cap = len + 2;
 	for (i = 0; i < nnames; i++)
 		cap += strlen(names[i]) + 1;
-	if ((text = malloc(cap)) == NULL)
-		abort();
+	text = xmalloc(cap);
 	memcpy(text, old, len + 1);
 	if (len > 0 && text[len - 1] != '\n')
 		text[len++] = '\n';
@@ -127,7 +124,7 @@ accept_principals(const char *path, char *const *names, size_t nnames,
 		added++;
 	}
 	rc = added == 0 ? 0 : atomic_write(path, text, len, 0644, (uid_t)-1,
-	    (gid_t)-1, err, errlen);
+	    (gid_t)-1, 0, err, errlen);
 	free(text);
 out:
 	free(old);
@@ -177,7 +174,7 @@ setup_accept_apply(const char *pki_dir, const char *principals_file,
 			    "(letters, digits, ._@+-)", names[i]);
 			return -1;
 		}
-	if (ncas > 0 && (setup_mkdir(pki_dir, 0755, err, errlen) != 0 ||
+	if (ncas > 0 && (file_mkdir_p(pki_dir, 0755, err, errlen) != 0 ||
 	    accept_cas(pki_dir, ca_files, ncas, err, errlen) != 0))
 		return -1;
 	if (nnames > 0 && accept_principals(principals_file, names, nnames,
