@@ -33,6 +33,8 @@ struct wbuf {
 static void
 put(struct wbuf *b, const void *d, size_t n)
 {
+	if (n == 0)
+		return;
 	if (b->len + n > b->cap) {
 		b->cap = (b->len + n) * 2 + 64;
 		b->p = realloc(b->p, b->cap);
