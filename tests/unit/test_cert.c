@@ -672,6 +672,52 @@ test_sig_verify_direct(void **state)
 	free(sig.p);
 }
 
+/* A security-key Ed25519 signature (PROTOCOL.u2f): the key signs
+ * SHA256(application) || flags || counter || SHA256(message), and the
+ * blob carries flags and counter after the signature. Made here with a
+ * plain Ed25519 key standing for the token. */
+static void
+test_sig_verify_sk_ed25519(void **state)
+{
+	static const char app[] = "ssh:";
+	const unsigned char msg[] = "certificate bytes";
+	const unsigned char tail[5] = { 0x01, 0, 0, 0, 42 };  /* UP, counter */
+	unsigned char pub[32], signed_data[32 + 5 + 32], sig[64];
+	struct wbuf key = { 0 }, blob = { 0 };
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t n = sizeof(sig);
+	char err[256];
+
+	(void)state;
+	ed_raw(ca_key, pub);
+	put_cstr(&key, "sk-ssh-ed25519@openssh.com");
+	put_str(&key, pub, 32);
+	put_cstr(&key, app);
+	assert_int_equal(EVP_Digest(app, strlen(app), signed_data, NULL,
+	    EVP_sha256(), NULL), 1);
+	memcpy(signed_data + 32, tail, 5);
+	assert_int_equal(EVP_Digest(msg, sizeof(msg), signed_data + 37, NULL,
+	    EVP_sha256(), NULL), 1);
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL, NULL, NULL, ca_key), 1);
+	assert_int_equal(EVP_DigestSign(ctx, sig, &n, signed_data,
+	    sizeof(signed_data)), 1);
+	EVP_MD_CTX_free(ctx);
+	put_cstr(&blob, "sk-ssh-ed25519@openssh.com");
+	put_str(&blob, sig, n);
+	put(&blob, tail, 5);
+	assert_int_equal(pki_sig_verify(key.p, key.len, blob.p, blob.len, msg,
+	    sizeof(msg), err, sizeof(err)), 0);
+	/* the counter is signed too */
+	blob.p[blob.len - 1] ^= 1;
+	assert_int_equal(pki_sig_verify(key.p, key.len, blob.p, blob.len, msg,
+	    sizeof(msg), err, sizeof(err)), -1);
+	/* and a plain Ed25519 signature does not pass for a security key's */
+	assert_int_equal(pki_sig_verify(key.p, key.len, blob.p, blob.len - 5,
+	    msg, sizeof(msg), err, sizeof(err)), -1);
+	free(key.p);
+	free(blob.p);
+}
+
 int
 main(void)
 {
@@ -684,6 +730,7 @@ main(void)
 		cmocka_unit_test(test_every_byte_is_signed),
 		cmocka_unit_test(test_text_shape),
 		cmocka_unit_test(test_sig_verify_direct),
+		cmocka_unit_test(test_sig_verify_sk_ed25519),
 	};
 	const struct CMUnitTest keygen_made[] = {
 		cmocka_unit_test(test_keygen_every_ca_type),
