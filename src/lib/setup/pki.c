@@ -100,67 +100,6 @@ pki_strv_free(char **v, size_t n)
 	free(v);
 }
 
-/* A fingerprint as ssh-keygen prints it: "SHA256:" and base64. */
-static bool
-pki_valid_fp(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len < 8 || len > 100 || strncmp(s, "SHA256:", 7) != 0)
-		return false;
-	for (i = 7; i < len; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '+' &&
-		    s[i] != '/' && s[i] != '=')
-			return false;
-	return true;
-}
-
-int
-pki_fingerprints(const char *path, char ***fpsp, size_t *np, char *err,
-    size_t errlen)
-{
-	char *argv[] = { NULL, "-l", "-E", "sha256", "-f", (char *)path, NULL };
-	struct child_result res;
-	char **fps = NULL;
-	size_t n = 0;
-	char *line, *save = NULL;
-
-	*fpsp = NULL;
-	*np = 0;
-	if (access(path, R_OK) != 0) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if (pki_keygen_run(argv, &res, err, errlen) != 0) {
-		snprintf(err, errlen, "%s holds no key ssh-keygen can read",
-		    path);
-		return -1;
-	}
-	for (line = strtok_r(res.out, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		char *fp = strchr(line, ' '), *end;
-
-		if (fp == NULL)
-			continue;
-		fp++;
-		if ((end = strchr(fp, ' ')) == NULL)
-			end = fp + strlen(fp);
-		if (!pki_valid_fp(fp, (size_t)(end - fp)))
-			continue;
-		fps = xreallocarray(fps, n + 1, sizeof(*fps));
-		fps[n++] = xstrndup(fp, (size_t)(end - fp));
-	}
-	child_result_free(&res);
-	if (n == 0) {
-		snprintf(err, errlen, "%s holds no key", path);
-		return -1;
-	}
-	*fpsp = fps;
-	*np = n;
-	return 0;
-}
-
 /* A private temporary directory next to the final files (same file system,
  * so rename works). */
 static int
@@ -531,26 +470,35 @@ pki_fingerprint_line(const char *line, char **fp, char *err, size_t errlen)
 }
 
 int
-pki_ca_identity(const char *ca_key, char **line, char **fp, char *err,
-    size_t errlen)
+pki_key_derive(const char *key, char **line, char *err, size_t errlen)
 {
-	char *argv[] = { NULL, "-y", "-f", (char *)ca_key, NULL };
+	char *argv[] = { NULL, "-y", "-f", (char *)key, NULL };
 	struct child_result res;
 	int rc;
 
-	*line = *fp = NULL;
+	*line = NULL;
 	if (pki_keygen_run(argv, &res, err, errlen) != 0) {
-		snprintf(err, errlen, "cannot read the CA key %s", ca_key);
+		snprintf(err, errlen, "cannot read the private key %s", key);
 		return -1;
 	}
 	rc = pki_pubkey_norm(res.out, line, err, errlen);
 	child_result_free(&res);
-	if (rc == 0 && (rc = pki_fingerprint_line(*line, fp, err,
-	    errlen)) != 0) {
+	return rc;
+}
+
+int
+pki_ca_identity(const char *ca_key, char **line, char **fp, char *err,
+    size_t errlen)
+{
+	*fp = NULL;
+	if (pki_key_derive(ca_key, line, err, errlen) != 0)
+		return -1;
+	if (pki_fingerprint_line(*line, fp, err, errlen) != 0) {
 		free(*line);
 		*line = NULL;
+		return -1;
 	}
-	return rc;
+	return 0;
 }
 
 int

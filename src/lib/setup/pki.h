@@ -66,11 +66,7 @@ bool pki_cert_has_principals(const struct pki_cert *c, const char *names);
 const char *pki_cert_principals_str(const struct pki_cert *c, char *buf,
     size_t len);
 
-/* SHA256 fingerprints of every key in a public key file (ca.pub may hold
- * several) or of a private key. *fps is a malloc'd vector of n strings;
- * free with pki_strv_free. */
-int pki_fingerprints(const char *path, char ***fps, size_t *n, char *err,
-    size_t errlen);
+/* Frees a vector of n strings. */
 void pki_strv_free(char **v, size_t n);
 
 /* Generates a key pair at path and path.pub (type "ed25519" or "rsa"),
@@ -123,9 +119,12 @@ bool pki_strv_has(char *const *v, size_t n, const char *s);
  * with ssh-keygen -y. *line is "TYPE BASE64" (malloc'd). */
 int pki_key_public(const char *key, char **line, char *err, size_t errlen);
 
-/* The public half of a CA's private key, always derived from the private
- * key (ssh-keygen -y; ca.pub may list older CAs too), with its SHA256
- * fingerprint. Both malloc'd. */
+/* The public half of a private key, always derived from the private key
+ * itself (ssh-keygen -y), never from a .pub beside it: what sshd and ssh
+ * will present. *line is "TYPE BASE64" (malloc'd). */
+int pki_key_derive(const char *key, char **line, char *err, size_t errlen);
+/* The public half of a CA's private key (pki_key_derive; ca.pub may list
+ * older CAs too), with its SHA256 fingerprint. Both malloc'd. */
 int pki_ca_identity(const char *ca_key, char **line, char **fp, char *err,
     size_t errlen);
 /* "SHA256:..." of a "TYPE BASE64" line, as ssh-keygen -l prints it. */

@@ -305,8 +305,7 @@ check_cert(struct check_ctx *ctx, enum pki_slot s)
 {
 	char key[PATH_MAX], cert[PATH_MAX], err[SETUP_ERR_MAX];
 	struct pki_cert c;
-	char **kfp = NULL;
-	size_t nk = 0;
+	char *kline = NULL;
 	time_t now = time(NULL);
 	long days;
 	bool good = true;
@@ -325,11 +324,11 @@ check_cert(struct check_ctx *ctx, enum pki_slot s)
 		    "proxy/host, or sign + install-cert)", cert, err);
 		return;
 	}
-	if (pki_fingerprints(key, &kfp, &nk, err, sizeof(err)) != 0) {
+	if (pki_key_derive(key, &kline, err, sizeof(err)) != 0) {
 		check_fail(ctx, "%s; fix: make the key anew (remove it and "
 		    "run sercon-setup proxy/host)", err);
 		good = false;
-	} else if (strcmp(kfp[0], c.key_fp) != 0) {
+	} else if (strcmp(kline, c.key_line) != 0) {
 		check_fail(ctx, "%s certifies another key than %s; fix: "
 		    "sign this key (sercon-setup proxy/host, or request + sign "
 		    "+ install-cert)", cert, key);
@@ -386,7 +385,7 @@ check_cert(struct check_ctx *ctx, enum pki_slot s)
 			    c.ca_fp, left);
 		}
 	}
-	pki_strv_free(kfp, nk);
+	free(kline);
 	pki_cert_free(&c);
 }
 

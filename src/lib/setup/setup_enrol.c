@@ -256,26 +256,26 @@ fail:
 	return SETUP_EXIT_FAIL;
 }
 
-/* The slot whose key the certificate certifies; -1 when none. */
+/* The slot whose key the certificate certifies; -1 when none. Each slot's
+ * public key is derived from its private key and compared whole. */
 static int
-enrol_find_slot(const char *pki_dir, const char *key_fp)
+enrol_find_slot(const char *pki_dir, const char *key_line)
 {
 	char key[PATH_MAX], err[SETUP_ERR_MAX];
 	int s, found = -1;
 
 	for (s = 0; s < PKI_NSLOTS && found < 0; s++) {
-		char **fps = NULL;
-		size_t n = 0;
+		char *line = NULL;
 
 		if (setup_path(key, sizeof(key), pki_dir,
 		    pki_slot_key((enum pki_slot)s)) != 0 ||
 		    access(key, F_OK) != 0)
 			continue;
-		if (pki_fingerprints(key, &fps, &n, err, sizeof(err)) != 0)
+		if (pki_key_derive(key, &line, err, sizeof(err)) != 0)
 			continue;
-		if (strcmp(fps[0], key_fp) == 0)
+		if (strcmp(line, key_line) == 0)
 			found = s;
-		pki_strv_free(fps, n);
+		free(line);
 	}
 	return found;
 }
@@ -340,7 +340,7 @@ setup_cmd_install_cert(int argc, char **argv)
 	}
 	if (pki_cert_read(cert_file, &c, err, sizeof(err)) != 0)
 		goto fail;
-	if ((slot = enrol_find_slot(o.pki_dir, c.key_fp)) < 0) {
+	if ((slot = enrol_find_slot(o.pki_dir, c.key_line)) < 0) {
 		snprintf(err, sizeof(err), "the certificate is for key %s, "
 		    "which is none of this machine's keys in %s (run "
 		    "`sercon-setup request` here first)", c.key_fp, o.pki_dir);

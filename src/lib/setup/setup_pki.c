@@ -259,8 +259,7 @@ setup_cert_current(const char *pki_dir, enum pki_slot s, const char *ca_line,
 {
 	char key[PATH_MAX], cert[PATH_MAX], err[SETUP_ERR_MAX];
 	struct pki_cert c;
-	char **kfp = NULL;
-	size_t nk = 0;
+	char *kline = NULL;
 	bool ok;
 
 	if (setup_path(key, sizeof(key), pki_dir, pki_slot_key(s)) != 0 ||
@@ -269,12 +268,12 @@ setup_cert_current(const char *pki_dir, enum pki_slot s, const char *ca_line,
 		return false;
 	if (pki_cert_read(cert, &c, err, sizeof(err)) != 0)
 		return false;
-	if (pki_fingerprints(key, &kfp, &nk, err, sizeof(err)) != 0) {
+	if (pki_key_derive(key, &kline, err, sizeof(err)) != 0) {
 		pki_cert_free(&c);
 		return false;
 	}
 	ok = c.is_host == pki_slot_is_host(s) &&
-	    strcmp(c.key_fp, kfp[0]) == 0 && strcmp(c.ca_line, ca_line) == 0 &&
+	    strcmp(c.key_line, kline) == 0 && strcmp(c.ca_line, ca_line) == 0 &&
 	    pki_cert_has_principals(&c, principals) &&
 	    (c.valid_to == PKI_FOREVER ||
 	    c.valid_to > time(NULL) + PKI_RENEW_DAYS * 86400L) &&
@@ -282,7 +281,7 @@ setup_cert_current(const char *pki_dir, enum pki_slot s, const char *ca_line,
 	    (c.is_host || (c.noptions == 2 &&
 	    strcmp(c.options[1], "permit-pty") == 0));
 	pki_cert_free(&c);
-	pki_strv_free(kfp, nk);
+	free(kline);
 	return ok;
 }
 
