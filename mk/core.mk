@@ -47,7 +47,7 @@ endif
 if HAVE_CMOCKA
 core_unit_tests = tests/unit/test_args tests/unit/test_text \
 	tests/unit/test_config tests/unit/test_log tests/unit/test_child \
-	tests/unit/test_sshkey
+	tests/unit/test_sshkey tests/unit/test_atomic tests/unit/test_toolkit
 check_PROGRAMS += $(core_unit_tests)
 TESTS += $(core_unit_tests)
 tests_unit_test_args_CFLAGS = $(unit_cflags)
@@ -61,8 +61,13 @@ tests_unit_test_log_LDADD = $(unit_ldadd)
 tests_unit_test_child_CFLAGS = $(unit_cflags)
 tests_unit_test_child_LDADD = $(unit_ldadd)
 tests_unit_test_sshkey_SOURCES = tests/unit/test_sshkey.c tests/unit/keys_fixture.h
+EXTRA_DIST += tests/unit/unit_util.h
 tests_unit_test_sshkey_CFLAGS = $(unit_cflags)
 tests_unit_test_sshkey_LDADD = $(unit_ldadd)
+tests_unit_test_atomic_CFLAGS = $(unit_cflags)
+tests_unit_test_atomic_LDADD = $(unit_ldadd)
+tests_unit_test_toolkit_CFLAGS = $(unit_cflags)
+tests_unit_test_toolkit_LDADD = $(unit_ldadd)
 endif
 
 # The defaults file, and the directories an admin fills.

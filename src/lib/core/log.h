@@ -15,7 +15,12 @@ void log_init(const char *progname);
 /* Debug events are logged (and echoed to stderr when stderr_too). */
 void log_set_debug(bool on);
 bool log_debug_enabled(void);
-/* The datagram socket syslog lines are sent to; default "/dev/log". */
+/* The datagram socket syslog lines are sent to; default "/dev/log". A
+ * line waits a moment (log.c: LOG_SEND_WAIT_MS) when the daemon's queue is
+ * full, so that a burst of audit lines is not lost; a daemon that stays
+ * stuck (or absent) is not waited for again, and the lines lost meanwhile
+ * are counted in one "N log lines dropped" line once it reads again
+ * (a new socket starts a new count). */
 void log_set_socket(const char *path);
 /* Debug events are echoed to stderr when it is a terminal, unless turned
  * off here (sercon-host-shell: its stderr is the user's console). */
