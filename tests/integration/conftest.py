@@ -394,19 +394,25 @@ class FakeConsole:
     close = stop
 
 
-@pytest.fixture
-def fake_console():
-    """Makes FakeConsoles (same arguments) that are stopped after the test."""
+def stopped_after(cls):
+    """A fixture body: yields a maker of cls objects (same arguments), and
+    stops every one it made when the fixture ends."""
     made = []
 
-    def make(path, **kw):
-        c = FakeConsole(path, **kw)
-        made.append(c)
-        return c
+    def make(*args, **kw):
+        obj = cls(*args, **kw)
+        made.append(obj)
+        return obj
 
     yield make
-    for c in made:
-        c.stop()
+    for obj in made:
+        obj.stop()
+
+
+@pytest.fixture
+def fake_console():
+    """Makes FakeConsoles that are stopped after the test."""
+    yield from stopped_after(FakeConsole)
 
 
 @pytest.fixture(scope="session")
@@ -543,16 +549,8 @@ class Sshd:
 
 @pytest.fixture(scope="session")
 def start_sshd():
-    started = []
-
-    def start(config, extra_opts=(), **kw):
-        d = Sshd(config, extra_opts, **kw)
-        started.append(d)
-        return d
-
-    yield start
-    for d in started:
-        d.stop()
+    """Starts Sshd instances that are stopped after the session."""
+    yield from stopped_after(Sshd)
 
 
 @pytest.fixture(scope="session")
