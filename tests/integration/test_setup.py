@@ -12,17 +12,15 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import pexpect
 import pytest
 
-from conftest import Install, TAG, USER, ensure_user
+from conftest import TAG, TOOLS, USER, FakeConsole, Install, ensure_user
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAMES = "127.0.0.1,localhost"
@@ -44,7 +42,7 @@ def digest(path):
 
 
 def cert_listing(path):
-    r = subprocess.run(["ssh-keygen", "-L", "-f", path], capture_output=True,
+    r = subprocess.run([TOOLS["ssh_keygen"], "-L", "-f", path], capture_output=True,
                        text=True, check=True, env={"TZ": "UTC", "PATH": "/usr/bin:/bin"})
     return r.stdout
 
@@ -55,50 +53,10 @@ def cert_end(path):
     return time.mktime(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) - time.timezone
 
 
-class EchoVM:
-    """A unix socket standing for qemu's serial console: it answers each
-    chunk with "[vm]" and the chunk in upper case."""
-
-    def __init__(self, path):
-        self.path = path
-        if os.path.exists(path):
-            os.unlink(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        ent = pwd.getpwnam(USER)
-        os.chown(path, ent.pw_uid, ent.pw_gid)
-        os.chmod(path, 0o660)
-        self.sock.listen(4)
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def _loop(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn):
-        with conn:
-            while True:
-                try:
-                    data = conn.recv(4096)
-                except OSError:
-                    return
-                if not data:
-                    return
-                conn.sendall(b"[vm]" + data.upper())
-
-    def close(self):
-        self.sock.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-
-
+def EchoVM(path):
+    """qemu's serial console: answers each chunk with "[vm]" and the chunk
+    in upper case."""
+    return FakeConsole(path, reply=lambda d: b"[vm]" + d.upper())
 @pytest.fixture(scope="module")
 def chain_install():
     """A private installation whose PKI directory starts empty."""
@@ -138,7 +96,7 @@ def chain(chain_install, start_sshd, user_key):
 
 
 def user_argv(inst, *command, tty=False):
-    argv = ["ssh", "-F", "/dev/null", "-p", str(inst.proxy_sshd.port),
+    argv = [TOOLS["ssh"], "-F", "/dev/null", "-p", str(inst.proxy_sshd.port),
             "-i", inst.alice_key, "-o", "IdentitiesOnly=yes",
             "-o", "BatchMode=yes",
             "-o", "UserKnownHostsFile=" + inst.pki + "/known_hosts",
