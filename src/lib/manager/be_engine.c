@@ -19,7 +19,7 @@
 #define BE_ENGINE_EKU TICKET_EKU
 /* the key list is streamed, never held whole: a larger bound than for
  * the replies kept in memory */
-#define BE_ENGINE_KEYS_MAX (64 * 1024 * 1024)
+#define BE_ENGINE_KEYS_MAX (32 * 1024 * 1024)
 
 static char *
 be_engine_url(const char *base)

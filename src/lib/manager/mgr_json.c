@@ -100,7 +100,8 @@ mgr_json_key_line(struct mgr_json_stream *s, size_t i, const char *id,
 		    i, id, err);
 		return;
 	}
-	if (mgr_key_check(id, name, type, blob, err, sizeof(err)) != 0)
+	/* the key itself was checked by sshkey_parse_line */
+	if (mgr_key_check_owner(id, name, err, sizeof(err)) != 0)
 		mgr_json_skip(s, "manager keys[%zu] (entity %s) skipped: %s",
 		    i, id, err);
 	else {
@@ -209,23 +210,32 @@ mj_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* Adds len bytes to the value being captured (dropped past
+ * MGR_JSON_ENTRY_MAX: the entry is then skipped). */
 static void
-mj_append(struct mgr_json_stream *s, char c)
+mj_append_span(struct mgr_json_stream *s, const char *p, size_t len)
 {
-	if (s->caplen >= MGR_JSON_ENTRY_MAX) {
+	if (len > MGR_JSON_ENTRY_MAX - s->caplen) {
 		s->cap_over = true;
 		return;
 	}
-	if (s->caplen + 1 >= s->capcap) {
-		size_t ncap = s->capcap ? s->capcap * 2 : 4096;
-		char *n = realloc(s->cap, ncap);
+	if (s->caplen + len + 1 > s->capcap) {
+		size_t ncap = s->capcap ? s->capcap : 4096;
 
-		if (n == NULL)
+		while (ncap < s->caplen + len + 1)
+			ncap *= 2;
+		if ((s->cap = realloc(s->cap, ncap)) == NULL)
 			abort();
-		s->cap = n;
 		s->capcap = ncap;
 	}
-	s->cap[s->caplen++] = c;
+	memcpy(s->cap + s->caplen, p, len);
+	s->caplen += len;
+}
+
+static void
+mj_append(struct mgr_json_stream *s, char c)
+{
+	mj_append_span(s, &c, 1);
 }
 
 /* The member name just read, decoded (names with escapes through
@@ -472,6 +482,20 @@ mgr_json_feed(struct mgr_json_stream *s, const char *buf, size_t len,
 	int r;
 
 	for (i = 0; i < len; i++, s->pos++) {
+		/* the plain run of a string in one piece: most of the bytes */
+		if (s->st == MJ_CAPTURE && s->in_str && !s->esc) {
+			size_t j = i;
+
+			while (j < len && buf[j] != '"' && buf[j] != '\\')
+				j++;
+			if (j > i) {
+				mj_append_span(s, buf + i, j - i);
+				s->pos += j - i;
+				i = j;
+				if (i == len)
+					break;
+			}
+		}
 		if (s->st == MJ_CAPTURE) {
 			if ((r = mj_capture(s, buf[i], err, errlen)) < 0)
 				return -1;

@@ -35,8 +35,8 @@ mgr_grow(void *v, size_t *cap, size_t n, size_t size)
 }
 
 int
-mgr_key_check(const char *entity_id, const char *entity, const char *type,
-    const char *blob, char *err, size_t errlen)
+mgr_key_check_owner(const char *entity_id, const char *entity, char *err,
+    size_t errlen)
 {
 	if (!text_valid_entity_id(entity_id)) {
 		snprintf(err, errlen, "entity id is not valid");
@@ -46,6 +46,15 @@ mgr_key_check(const char *entity_id, const char *entity, const char *type,
 		snprintf(err, errlen, "entity name is not valid");
 		return -1;
 	}
+	return 0;
+}
+
+int
+mgr_key_check(const char *entity_id, const char *entity, const char *type,
+    const char *blob, char *err, size_t errlen)
+{
+	if (mgr_key_check_owner(entity_id, entity, err, errlen) != 0)
+		return -1;
 	return sshkey_check(type, blob, err, errlen);
 }
 

@@ -45,9 +45,13 @@ struct mgr_key_sink {
  * them allocated: doubles as needed (out of memory is fatal). */
 void *mgr_grow(void *v, size_t *cap, size_t n, size_t size);
 
-/* 0 when the four fields make a valid key record, else -1 with a reason. */
+/* 0 when the four fields make a valid key record, else -1 with a reason;
+ * mgr_key_check_owner checks the first two only (for a key that
+ * sshkey_parse_line has checked already). */
 int mgr_key_check(const char *entity_id, const char *entity,
     const char *type, const char *blob, char *err, size_t errlen);
+int mgr_key_check_owner(const char *entity_id, const char *entity, char *err,
+    size_t errlen);
 
 /* The add functions validate and copy their arguments; -1 (with a reason)
  * for a record that must be skipped. */
