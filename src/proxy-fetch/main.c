@@ -19,6 +19,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/prog.h"
 #include "core/text.h"
 #include "manager/remote.h"
 
@@ -127,7 +128,7 @@ main(int argc, char **argv)
 	const char *what;
 	int rc;
 
-	log_init("sercon-proxy-fetch");
+	prog_start("sercon-proxy-fetch", 0);
 	if (argc < 2)
 		return usage();
 	what = argv[1];
@@ -137,13 +138,8 @@ main(int argc, char **argv)
 	    (!strcmp(what, "consoles") && argc == 3 &&
 	    text_valid_entity_id(argv[2]))))
 		return usage();
-	if (cfg_load_installed(&cfg, err, sizeof(err)) != 0) {
-		log_error("configuration: %s", err);
-		cfg_free(&cfg);
+	if (prog_load_config(&cfg, 0) != 0)
 		return 1;
-	}
-	log_set_socket(cfg.log_socket);
-	log_set_debug(cfg.debug);
 	if (cfg.backend == BACKEND_FILE) {
 		log_error("sercon-proxy-fetch: backend file needs no fetcher");
 		cfg_free(&cfg);

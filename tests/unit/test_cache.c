@@ -22,7 +22,7 @@
 
 /* close() that fails once when armed (after closing: the descriptor is
  * gone either way, as POSIX leaves it on Linux), and counts any later
- * close of that same number: a double close. */
+ * close of that same, still closed, number: a double close. */
 int __real_close(int fd);
 int __wrap_close(int fd);
 static int close_armed, close_failed_fd = -1, double_closes;
@@ -30,8 +30,14 @@ static int close_armed, close_failed_fd = -1, double_closes;
 int
 __wrap_close(int fd)
 {
-	if (close_failed_fd >= 0 && fd == close_failed_fd)
-		double_closes++;
+	if (close_failed_fd >= 0 && fd == close_failed_fd) {
+		/* the number given out again (a log socket, say) is a new
+		 * descriptor; still closed, it is the same one closed twice */
+		if (fcntl(fd, F_GETFD) == -1)
+			double_closes++;
+		else
+			close_failed_fd = -1;
+	}
 	if (close_armed) {
 		close_armed = 0;
 		(void)__real_close(fd);

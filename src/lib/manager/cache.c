@@ -19,6 +19,8 @@
 #include <openssl/rand.h>
 
 #include "core/atomic.h"
+#include "core/xmalloc.h"
+#include "core/file.h"
 #include "manager/backoff.h"
 #include "manager/cache.h"
 #include "manager/cachedir.h"
@@ -67,46 +69,30 @@ cache_path(const struct sercon_config *cfg, const char *entity_id,
 }
 
 /* Reads a whole regular file of this account (no symlinks, never
- * blocking on a FIFO) of at most max bytes; st its status. */
+ * blocking on a FIFO) of at most max bytes; st its status. *errnop is
+ * ENOENT when there is none, EINVAL when what is there is not such a
+ * file. */
 static char *
 cache_slurp(const char *path, size_t max, size_t *lenp, struct stat *stp,
     int *errnop)
 {
 	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t r;
-	int fd;
+	char *buf, why[256];
 
 	*errnop = 0;
-	if ((fd = cdir_open_read(path, &st)) < 0) {
-		*errnop = errno;
+	if (file_read(path, max, FILE_NOFOLLOW | FILE_NONBLOCK | FILE_REGULAR,
+	    &buf, lenp, &st, why, sizeof(why)) != 0) {
+		*errnop = errno == ENOENT ? ENOENT : errno == EIO ? EIO :
+		    EINVAL;
+		return NULL;
+	}
+	if (st.st_uid != geteuid()) {
+		free(buf);
+		*errnop = EINVAL;
 		return NULL;
 	}
 	if (stp != NULL)
 		*stp = st;
-	if ((size_t)st.st_size > max ||
-	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		*errnop = EINVAL;
-		close(fd);
-		return NULL;
-	}
-	while (len < (size_t)st.st_size) {
-		r = read(fd, buf + len, (size_t)st.st_size - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	if (len != (size_t)st.st_size) {
-		*errnop = EIO;
-		free(buf);
-		return NULL;
-	}
-	buf[len] = '\0';
-	*lenp = len;
 	return buf;
 }
 
@@ -237,7 +223,6 @@ cache_store(const struct sercon_config *cfg, const char *entity_id,
 	unsigned char key[CACHE_KEY_LEN];
 	char path[PATH_MAX], mac[2 * EVP_MAX_MD_SIZE + 1], werr[256];
 	char *body = NULL, *file = NULL;
-	int n;
 
 	if (cache_path(cfg, entity_id, path, sizeof(path)) != 0 ||
 	    cache_key(cfg, key) != 0) {
@@ -246,15 +231,15 @@ cache_store(const struct sercon_config *cfg, const char *entity_id,
 		return;
 	}
 	if ((body = cache_body(entity_id, l, now)) == NULL ||
-	    cache_mac(key, body, strlen(body), mac) != 0 ||
-	    (n = asprintf(&file, "%smac %s\n%s", CACHE_MAGIC, mac,
-	    body)) < 0) {
-		file = NULL;
+	    cache_mac(key, body, strlen(body), mac) != 0) {
 		log_warn("cache: cannot encode the console list of entity %s",
 		    entity_id);
-	} else if (atomic_write(path, file, (size_t)n, 0600, (uid_t)-1,
-	    (gid_t)-1, werr, sizeof(werr)) != 0)
-		log_warn("cache: %s", werr);
+	} else {
+		file = xasprintf("%smac %s\n%s", CACHE_MAGIC, mac, body);
+		if (atomic_write(path, file, strlen(file), 0600, (uid_t)-1,
+		    (gid_t)-1, 0, werr, sizeof(werr)) != 0)
+			log_warn("cache: %s", werr);
+	}
 	OPENSSL_cleanse(key, sizeof(key));
 	free(body);
 	free(file);

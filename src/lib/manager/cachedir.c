@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/file.h>
 
+#include "core/mtime.h"
 #include "manager/cachedir.h"
 
 int
@@ -36,20 +37,11 @@ cdir_open_read(const char *path, struct stat *st)
 	return fd;
 }
 
-static long long
-cdir_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 cdir_lock(const struct sercon_config *cfg, const char *name, long wait_ms)
 {
 	char path[PATH_MAX];
-	long long deadline = cdir_mono_ms() + wait_ms;
+	long long deadline = mtime_ms() + wait_ms;
 	int fd;
 
 	if (cdir_path(cfg, name, path, sizeof(path)) != 0) {
@@ -63,7 +55,7 @@ cdir_lock(const struct sercon_config *cfg, const char *name, long wait_ms)
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 
 		if ((errno != EWOULDBLOCK && errno != EINTR) ||
-		    cdir_mono_ms() >= deadline) {
+		    mtime_ms() >= deadline) {
 			close(fd);
 			return -2;
 		}

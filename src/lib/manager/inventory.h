@@ -7,13 +7,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include "core/contract.h"
 #include "manager/records.h"
-
-#define INV_EVERYONE "*"       /* in a console's users: every entity */
 
 struct inv_console {
 	struct mgr_console c;
-	char **users;          /* entity ids, or INV_EVERYONE */
+	char **users;          /* entity ids, or SERCON_EVERYONE */
 	size_t nusers;
 };
 

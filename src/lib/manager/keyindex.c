@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "core/xmalloc.h"
 #include "manager/keyindex.h"
 
 #define KIDX_MAGIC "SRCNIDX1"
@@ -196,8 +197,7 @@ kidx_writer_open(const char *path, const struct kidx_source *src,
 	struct kidx_header zero;
 	int saved;
 
-	if ((w = calloc(1, sizeof(*w))) == NULL)
-		abort();
+	w = xcalloc(1, sizeof(*w));
 	if ((size_t)snprintf(w->path, sizeof(w->path), "%s", path) >=
 	    sizeof(w->path) || (size_t)snprintf(w->tmp, sizeof(w->tmp),
 	    "%s.tmp.%ld", path, (long)getpid()) >= sizeof(w->tmp)) {
@@ -271,8 +271,7 @@ kidx_writer_grant(struct kidx_writer *w, const char *entity_id,
 	    sizeof(*w->grants));
 	g = &w->grants[w->ngrants++];
 	g->hash = str_hash(entity_id);
-	if ((g->entity_id = strdup(entity_id)) == NULL)
-		abort();
+	g->entity_id = xstrdup(entity_id);
 	g->console = (uint32_t)console;
 }
 
@@ -338,8 +337,7 @@ writer_entities(struct kidx_writer *w, struct kidx_entry **ents)
 
 	*ents = NULL;
 	qsort(w->grants, w->ngrants, sizeof(*w->grants), grant_cmp);
-	if ((idx = calloc(w->ngrants + 1, sizeof(*idx))) == NULL)
-		abort();
+	idx = xcalloc(w->ngrants + 1, sizeof(*idx));
 	for (i = 0; i < w->ngrants; i = j) {
 		const char *name = w->grants[i].entity_id;
 		uint32_t cnt;
@@ -518,11 +516,7 @@ kidx_open(const char *path, struct kidx **out, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: header is not valid", path);
 		return KIDX_CORRUPT;
 	}
-	if ((k = calloc(1, sizeof(*k))) == NULL) {
-		close(fd);
-		snprintf(err, errlen, "out of memory");
-		return KIDX_CORRUPT;
-	}
+	k = xcalloc(1, sizeof(*k));
 	k->fd = fd;
 	k->len = (size_t)st.st_size;
 	k->h = h;
@@ -588,11 +582,7 @@ record(struct kidx *k, uint64_t off, const unsigned char **payload,
 	if (end - off - 8 < hdr[0])
 		return -1;
 	if (hdr[0] + 1 > k->reccap) {
-		unsigned char *n = realloc(k->rec, (size_t)hdr[0] + 1);
-
-		if (n == NULL)
-			return -1;
-		k->rec = n;
+		k->rec = xreallocarray(k->rec, (size_t)hdr[0] + 1, 1);
 		k->reccap = (size_t)hdr[0] + 1;
 	}
 	if (kread(k, off + 8, k->rec, hdr[0]) != 0 ||
@@ -681,8 +671,7 @@ load_whole(struct kidx *k)
 
 	if (k->whole != NULL)
 		return 0;
-	if ((buf = malloc(k->len)) == NULL)
-		return -1;
+	buf = xmalloc(k->len + 1);
 	if (kread(k, 0, buf, k->len) != 0) {
 		free(buf);
 		return -1;
@@ -786,8 +775,7 @@ entity_consoles(struct kidx *k, const char *entity_id,
 		if (n > 256 && load_whole(k) != 0)
 			return corrupt(err, errlen, "cannot read the index");
 		/* the record buffer is reused by console_at: copy */
-		if ((idx = malloc((size_t)n * 4 + 1)) == NULL)
-			return corrupt(err, errlen, "out of memory");
+		idx = xmalloc((size_t)n * 4 + 1);
 		memcpy(idx, rest + 4, (size_t)n * 4);
 		for (j = 0; j < n; j++) {
 			if ((st = console_at(k, idx[j], out, err, errlen)) !=
@@ -812,8 +800,8 @@ kidx_find_consoles(struct kidx *k, const char *entity_id,
 	if (!kidx_has_consoles(k))
 		return corrupt(err, errlen, "no consoles in this index");
 	if ((st = entity_consoles(k, entity_id, out, err, errlen)) != KIDX_OK ||
-	    (strcmp(entity_id, KIDX_EVERYONE) != 0 &&
-	    (st = entity_consoles(k, KIDX_EVERYONE, out, err, errlen)) !=
+	    (strcmp(entity_id, SERCON_EVERYONE) != 0 &&
+	    (st = entity_consoles(k, SERCON_EVERYONE, out, err, errlen)) !=
 	    KIDX_OK)) {
 		mgr_console_list_free(out);
 		return st;

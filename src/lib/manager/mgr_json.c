@@ -13,6 +13,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "core/xmalloc.h"
 #include "core/log.h"
 #include "manager/mgr_json.h"
 #include "core/sshkey.h"
@@ -142,8 +143,7 @@ mgr_json_key_entry(struct mgr_json_stream *s, json_t *e, size_t i)
 			n--;
 		if (n == 0 || strspn(p, " \t") >= n)
 			continue;
-		if ((line = strndup(p, n)) == NULL)
-			abort();
+		line = xstrndup(p, n);
 		mgr_json_key_line(s, i, id, name, line);
 		free(line);
 	}
@@ -224,8 +224,7 @@ mj_append_span(struct mgr_json_stream *s, const char *p, size_t len)
 
 		while (ncap < s->caplen + len + 1)
 			ncap *= 2;
-		if ((s->cap = realloc(s->cap, ncap)) == NULL)
-			abort();
+		s->cap = xreallocarray(s->cap, ncap, 1);
 		s->capcap = ncap;
 	}
 	memcpy(s->cap + s->caplen, p, len);
@@ -515,10 +514,8 @@ mgr_json_feed(struct mgr_json_stream *s, const char *buf, size_t len,
 static struct mgr_json_stream *
 mj_new(const char *content, const char *member)
 {
-	struct mgr_json_stream *s = calloc(1, sizeof(*s));
+	struct mgr_json_stream *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL)
-		abort();
 	s->content = content;
 	s->member = member;
 	s->st = MJ_START;

@@ -5,20 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xmalloc.h"
 #include "core/log.h"
 #include "core/sshkey.h"
 #include "core/text.h"
 #include "manager/records.h"
-
-static char *
-rec_strdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
 
 void *
 mgr_grow(void *v, size_t *cap, size_t n, size_t size)
@@ -28,8 +19,7 @@ mgr_grow(void *v, size_t *cap, size_t n, size_t size)
 	if (n < *cap)
 		return v;
 	ncap = *cap ? *cap * 2 : 8;
-	if ((v = reallocarray(v, ncap, size)) == NULL)
-		abort();
+	v = xreallocarray(v, ncap, size);
 	*cap = ncap;
 	return v;
 }
@@ -66,10 +56,10 @@ key_copy(struct mgr_key_list *l, const char *entity_id, const char *entity,
 
 	l->v = mgr_grow(l->v, &l->cap, l->n, sizeof(*l->v));
 	k = &l->v[l->n++];
-	k->entity_id = rec_strdup(entity_id);
-	k->entity = rec_strdup(entity);
-	k->type = rec_strdup(type);
-	k->blob = rec_strdup(blob);
+	k->entity_id = xstrdup(entity_id);
+	k->entity = xstrdup(entity);
+	k->type = xstrdup(type);
+	k->blob = xstrdup(blob);
 }
 
 int
@@ -231,10 +221,10 @@ mgr_console_list_add(struct mgr_console_list *l, const char *vm_id,
 	}
 	l->v = mgr_grow(l->v, &l->cap, l->n, sizeof(*l->v));
 	c = &l->v[l->n++];
-	c->vm_id = rec_strdup(vm_id);
-	c->vm_name = rec_strdup(vm_name);
-	c->host = rec_strdup(host);
-	c->console = rec_strdup(console);
+	c->vm_id = xstrdup(vm_id);
+	c->vm_name = xstrdup(vm_name);
+	c->host = xstrdup(host);
+	c->console = xstrdup(console);
 	return 0;
 }
 

@@ -27,7 +27,7 @@ fetch_run(const struct sercon_config *cfg, char *const argv[],
 {
 	/* the fetcher enforces the manager timeout (twice over for a
 	 * rebuild that waits for the lock first); this is a backstop */
-	if (child_run(argv, NULL, NULL, 0, cfg->timeout * 2000 + 2000,
+	if (child_run(argv, NULL, cfg->timeout * 2000 + 2000,
 	    FETCH_OUT_MAX, 0, res, err, errlen) != 0)
 		return -1;
 	if (res->timed_out)
