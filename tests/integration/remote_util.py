@@ -91,6 +91,21 @@ def age_cache(install, secs, names=None):
             os.utime(os.path.join(install.cache_dir, f), (t, t))
 
 
+def bad_key_entries(key_line):
+    """Key list entries, each invalid only as JSON (a \\u0000, a repeated
+    field, a lone surrogate, invalid UTF-8, an overflowing number), each
+    offering key_line (bytes): one such entry must never lock out the
+    others."""
+    return [
+        b'{"entityid":"x\\u0000","entity":"x","key":"' + key_line + b'"}',
+        b'{"entityid":"x","entityid":"y","entity":"x","key":"' + key_line + b'"}',
+        b'{"entityid":"\\ud800","entity":"x","key":"' + key_line + b'"}',
+        b'{"entityid":"x\xff\xfe","entity":"x","key":"' + key_line + b'"}',
+        b'{"entityid":"x","n":123456789012345678901234567890,"key":"'
+        + key_line + b'"}',
+    ]
+
+
 def users_and_vms(user_key):
     """alice (two keys) may use vm-a and vm-b; bob (one key) vm-b and vm-c."""
     alice1 = user_key("remote-alice1")

@@ -11,8 +11,8 @@ import textwrap
 import pytest
 
 from remote_util import (ALICE_ID, BOB_ID, REPO, VM_A, VM_B, VM_C,
-                         EchoConsole, clear_cache, connect, listing, refused,
-                         sercon_ids, ssh, users_and_vms)
+                         EchoConsole, bad_key_entries, clear_cache, connect,
+                         listing, refused, sercon_ids, ssh, users_and_vms)
 
 CONF = "50-remote-command.conf"
 TIMEOUT = 2            # the failure tests that wait for the manager
@@ -341,14 +341,7 @@ def test_one_bad_entry_locks_nobody_out(cmd, syslog, user_key):
                         "key": k}).encode()
             for u in fx["users"] for k in u["keys"]]
     stranger = user_key("remote-bad-entry")[1].encode()
-    bad = [
-        b'{"entityid":"x\\u0000","entity":"x","key":"' + stranger + b'"}',
-        b'{"entityid":"x","entityid":"y","entity":"x","key":"' + stranger + b'"}',
-        b'{"entityid":"\\ud800","entity":"x","key":"' + stranger + b'"}',
-        b'{"entityid":"x\xff\xfe","entity":"x","key":"' + stranger + b'"}',
-        b'{"entityid":"x","n":123456789012345678901234567890,"key":"'
-        + stranger + b'"}',
-    ]
+    bad = bad_key_entries(stranger)
     body = (b'{"content":"key_list","version":1,"keys":[' +
             b",".join(good[:1] + bad + good[1:]) + b"]}")
     cmd.mode("raw-keys", body=body.decode("utf-8", "surrogateescape"))

@@ -17,8 +17,9 @@ import urllib.request
 import pytest
 
 from remote_util import (ALICE_ID, BOB_ID, VM_A, VM_B, VM_C, EchoConsole,
-                         age_cache, clear_cache, connect, connect_refused, listing,
-                         refused, sercon_ids, ssh, users_and_vms)
+                         age_cache, bad_key_entries, clear_cache, connect,
+                         connect_refused, listing, refused, sercon_ids, ssh,
+                         users_and_vms)
 from sercon_test_engine import Engine, make_pki, sign_ticket
 
 CONF = "50-remote-engine.conf"
@@ -414,14 +415,7 @@ def test_one_bad_entry_locks_nobody_out(eng, user_key, syslog):
             good.append(json.dumps({"entityid": u["id"], "entity": u["name"],
                                     "key": k}).encode())
     stranger = user_key("remote-bad-entry")[1].encode()
-    bad = [
-        b'{"entityid":"x\\u0000","entity":"x","key":"' + stranger + b'"}',
-        b'{"entityid":"x","entityid":"y","entity":"x","key":"' + stranger + b'"}',
-        b'{"entityid":"\\ud800","entity":"x","key":"' + stranger + b'"}',
-        b'{"entityid":"x\xff\xfe","entity":"x","key":"' + stranger + b'"}',
-        b'{"entityid":"x","n":123456789012345678901234567890,"key":"'
-        + stranger + b'"}',
-    ]
+    bad = bad_key_entries(stranger)
     body = raw_key_list(good[:1] + bad + good[1:])
     eng.engine.control("raw-keys", body=body.decode("utf-8", "surrogateescape"))
     mark = syslog.mark()
