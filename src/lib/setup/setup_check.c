@@ -552,8 +552,10 @@ check_manager_fn(void *arg, char *msg, size_t len)
 /* backend engine: the ticket certificate as the engine will judge it
  * (read as the sercon user: only it may read the key) */
 static int
-check_ticket_fn(struct check_ctx *ctx, char *msg, size_t len)
+check_ticket_fn(void *arg, char *msg, size_t len)
 {
+	struct check_ctx *ctx = arg;
+
 	return ticket_check(ctx->cfg.ticket_certificate, ctx->cfg.ticket_key,
 	    time(NULL), msg, len);
 }
@@ -565,7 +567,8 @@ check_ticket(struct check_ctx *ctx)
 
 	if (!ctx->cfg_ok || ctx->cfg.backend != BACKEND_ENGINE)
 		return;
-	if (check_as_user(ctx, check_ticket_fn, msg, sizeof(msg)) == 0)
+	if (setup_as_user(ctx->have_user ? SERCON_USER : NULL,
+	    check_ticket_fn, ctx, msg, sizeof(msg)) == 0)
 		check_ok("ticket certificate %s: extended key usage "
 		    TICKET_EKU ", valid now, its key signs RSA-PSS",
 		    ctx->cfg.ticket_certificate);
