@@ -376,7 +376,11 @@ test_many_consoles_linear(void **state)
 	assert_string_equal(cl.v[0].vm_name, "n000000");
 	assert_string_equal(cl.v[0].vm_id, "vm-099999");
 	mgr_console_list_free(&cl);
-	assert_true(secs < 1.0);
+	/* The quadratic lookup this replaced took about 400 s here; a linear
+	 * one takes well under a second. The bound is loose so that a loaded
+	 * machine cannot fail it, and still catches the quadratic path. The
+	 * figure itself is make bench's to measure. */
+	assert_true(secs < 20.0);
 	cfg_free(&cfg);
 }
 
