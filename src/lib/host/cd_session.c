@@ -697,9 +697,7 @@ sess_process(struct cd_session *s)
 		size_t left = s->ilen, outlen = 0, outcap, used;
 		int rc;
 
-		if (!s->hello_done)
-			outcap = 0;
-		else if (writes)
+		if (writes)
 			outcap = con_write_room(c);
 		else
 			outcap = sizeof(tmp);
@@ -711,6 +709,11 @@ sess_process(struct cd_session *s)
 		used = s->ilen - left;
 		memmove(s->ibuf, s->ibuf + used, left);
 		s->ilen = left;
+		if (outlen > 0 && !s->hello_done) {
+			log_warn("session %u: data before the hello", s->id);
+			sess_end(s, 2, "no-hello");
+			return;
+		}
 		if (outlen > 0) {
 			if (writes) {
 				con_write(c, tmp, outlen);
@@ -727,15 +730,8 @@ sess_process(struct cd_session *s)
 			sess_message(s);
 			continue;
 		}
-		if (used == 0) {
-			if (!s->hello_done) {
-				log_warn("session %u: data before the hello",
-				    s->id);
-				sess_end(s, 2, "no-hello");
-				return;
-			}
+		if (used == 0)
 			break;
-		}
 	}
 	if (s->h.fd != -1)
 		sess_watch(s);
