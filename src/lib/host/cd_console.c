@@ -238,20 +238,23 @@ con_try(struct cd_console *c)
 		return;
 	c->present = is_socket(sa.sun_path);
 	if (!c->present) {
+		conlock_release(&c->lock);
 		cd_timer_stop(c->cd, &c->th);
 		if (c->state != CON_CLOSED)
 			c->state = CON_IDLE;
 		return;
 	}
-	switch (conlock_acquire(&c->lock, cfg->lock_dir, c->name,
+	switch (conlock_take(&c->lock, cfg->lock_dir, c->name,
 	    "sercon-consoled", "sercon-consoled", time(NULL), &holder, err,
 	    sizeof(err))) {
 	case CONLOCK_OK:
 		break;
 	case CONLOCK_BUSY:
-		/* Retried when the holder closes its lock file. */
-		log_info("console %s: held by a direct session of %s since "
-		    "%s", c->name, holder.entity, holder.since);
+		/* Retried when the holder closes its lock file; ours
+		 * stays open meanwhile, so retrying makes no events. */
+		if (c->state != CON_LOCKED)
+			log_info("console %s: held by a direct session of %s "
+			    "since %s", c->name, holder.entity, holder.since);
 		cd_timer_stop(c->cd, &c->th);
 		if (c->state != CON_CLOSED)
 			c->state = CON_LOCKED;
@@ -334,6 +337,8 @@ con_dir_event(struct cd *cd, const char *name, uint32_t mask)
 		cd_timer_stop(cd, &c->th);
 		c->state = CON_IDLE;
 	}
+	if (!c->lock.held)
+		conlock_release(&c->lock);
 	con_maybe_free(c);
 }
 
@@ -350,8 +355,9 @@ con_lock_event(struct cd *cd, const char *name)
 	cname[n - 5] = '\0';
 	if ((c = con_find(cd, cname)) == NULL)
 		return;
-	if (c->state == CON_LOCKED || (c->state == CON_CLOSED &&
-	    c->lock.fd == -1))
+	/* Only a console waiting with its lock file open: every other close
+	 * in lock_dir (ours included) is none of its business. */
+	if (c->lock.fd != -1 && !c->lock.held)
 		con_try(c);
 }
 

@@ -572,6 +572,8 @@ sess_attach(struct cd_session *s)
 	else if (old != NULL)
 		sess_msg_at(s, at, SP_NOTICE, "%s: you write now (took over "
 		    "from %s)", c->label, old->who);
+	else if (s->hello.mode == SESS_TAKEOVER)
+		sess_msg_at(s, at, SP_NOTICE, "%s: you write now", c->label);
 	replay_format(&s->hello.replay, replay, sizeof(replay));
 	snprintf(extra, sizeof(extra), "mode=%s replay=%s",
 	    sess_mode_name(s->hello.mode), replay);
@@ -585,6 +587,7 @@ sess_attach(struct cd_session *s)
 		    c->label, s->who);
 	} else if (s->role == ROLE_WRITER)
 		cons_notice_all(c, s, "%s: %s writes now", c->label, s->who);
+	sess_pump(s);
 }
 
 static void
