@@ -66,7 +66,8 @@ EXTRA_DIST += conf/proxy/sshd_config.in conf/proxy/ssh_config.in \
 	tests/integration/test_proxy.py tools/bench/proxy.py
 
 if HAVE_CMOCKA
-proxy_unit_tests = tests/unit/test_menu tests/unit/test_dial
+proxy_unit_tests = tests/unit/test_menu tests/unit/test_dial \
+	tests/unit/test_pshell
 check_PROGRAMS += $(proxy_unit_tests)
 TESTS += $(proxy_unit_tests)
 tests_unit_test_menu_SOURCES = tests/unit/test_menu.c
@@ -75,4 +76,6 @@ tests_unit_test_menu_LDADD = $(unit_ldadd)
 tests_unit_test_dial_SOURCES = tests/unit/test_dial.c tests/unit/keys_fixture.h
 tests_unit_test_dial_CFLAGS = $(unit_cflags)
 tests_unit_test_dial_LDADD = $(unit_ldadd)
+tests_unit_test_pshell_CFLAGS = $(unit_cflags)
+tests_unit_test_pshell_LDADD = $(unit_ldadd)
 endif

@@ -15,6 +15,7 @@
 #include <sys/un.h>
 
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "core/sproto.h"
 #include "core/text.h"
 #include "host/attach.h"
@@ -414,14 +415,10 @@ static int attach_loop(struct at_state *st);
 int
 attach_run(struct attach_io *io)
 {
-	struct at_state *st = calloc(1, sizeof(*st));
+	struct at_state *st = xcalloc(1, sizeof(*st));
 	int fds[3] = { io->user_in, io->user_out, io->peer }, saved[3];
 	int status;
 
-	if (st == NULL) {
-		log_user_error("out of memory");
-		return HOST_EXIT_FAIL;
-	}
 	st->io = io;
 	io->reason = "error";
 	sproto_dec_init(&st->udec);
@@ -519,10 +516,8 @@ attach_loop(struct at_state *st)
 static void
 print_status_line(FILE *out, const char *line)
 {
-	char *copy = strdup(line), *word, *save = NULL;
+	char *copy = xstrdup(line), *word, *save = NULL;
 
-	if (copy == NULL)
-		return;
 	for (word = strtok_r(copy, " ", &save); word != NULL;
 	    word = strtok_r(NULL, " ", &save)) {
 		char *eq = strchr(word, '='), *dec, *safe;

@@ -21,6 +21,7 @@
 #include <sys/un.h>
 
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "core/text.h"
 #include "host/cd_int.h"
 
@@ -111,10 +112,7 @@ con_get(struct cd *cd, const char *name)
 		return NULL;
 	if ((c = con_find(cd, name)) != NULL)
 		return c;
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		log_error("out of memory for console %s", name);
-		return NULL;
-	}
+	c = xcalloc(1, sizeof(*c));
 	c->cd = cd;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	snprintf(c->label, sizeof(c->label), "%s", name);
@@ -490,8 +488,7 @@ con_output(struct cd_console *c, uint8_t *p, size_t n)
 	n = telnet_filter(c, p, n);
 	if (n == 0)
 		return;
-	if (ring_put(&c->ring, p, n) != 0)
-		log_error("console %s: no memory for its scrollback", c->name);
+	ring_put(&c->ring, p, n);
 	rec_output(c->rec, p, n);
 	for (s = c->sessions; s != NULL; s = next) {
 		next = s->cnext;

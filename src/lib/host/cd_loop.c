@@ -20,6 +20,7 @@
 #include <sys/un.h>
 
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "core/text.h"
 #include "host/cd_int.h"
 #include "host/consoled.h"
@@ -96,7 +97,7 @@ cd_timer_stop(struct cd *cd, struct cd_handler *h)
 char *
 cd_field(const char *s)
 {
-	return s != NULL && *s != '\0' ? text_pct_encode(s) : strdup("-");
+	return s != NULL && *s != '\0' ? text_pct_encode(s) : xstrdup("-");
 }
 
 static void

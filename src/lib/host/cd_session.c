@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "host/cd_int.h"
 
 #define CD_END_LINGER_MS 2000
@@ -80,8 +81,7 @@ sess_queue(struct cd_session *s, uint64_t at, uint8_t type, const void *p,
 	}
 	if (n > SPROTO_MAX_PAYLOAD)
 		n = SPROTO_MAX_PAYLOAD;
-	if ((m = malloc(sizeof(*m) + SPROTO_HDR + n)) == NULL)
-		return;
+	m = xmalloc(sizeof(*m) + SPROTO_HDR + n);
 	len = sproto_encode_msg(type, p, n, m->data, SPROTO_HDR + n);
 	if (len < 0) {
 		free(m);
@@ -846,11 +846,7 @@ sess_accept(struct cd *cd)
 			close(fd);
 			continue;
 		}
-		if ((s = calloc(1, sizeof(*s))) == NULL) {
-			log_error("out of memory for a session");
-			close(fd);
-			continue;
-		}
+		s = xcalloc(1, sizeof(*s));
 		s->cd = cd;
 		s->id = cd->next_id++;
 		s->h = (struct cd_handler){ CDK_SESS, s, fd, 0 };

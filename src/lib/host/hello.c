@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xmalloc.h"
 #include "host/hello.h"
 
 #define HELLO_MAGIC "sercon 1"
@@ -78,8 +79,7 @@ put_kv(char *buf, size_t len, size_t *at, const char *key, const char *val)
 
 	if (*val == '\0')
 		return 0;
-	if ((enc = text_pct_encode(val)) == NULL)
-		return -1;
+	enc = text_pct_encode(val);
 	n = snprintf(buf + *at, len - *at, " %s=%s", key, enc);
 	free(enc);
 	if (n < 0 || (size_t)n >= len - *at)
@@ -187,10 +187,7 @@ hello_parse(const char *text, struct sess_hello *h, char *err,
 		snprintf(err, errlen, "not a sercon 1 hello");
 		return -1;
 	}
-	if ((copy = strdup(text + strlen(HELLO_MAGIC))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	copy = xstrdup(text + strlen(HELLO_MAGIC));
 	for (word = strtok_r(copy, " ", &save); word != NULL && rc == 0;
 	    word = strtok_r(NULL, " ", &save)) {
 		char *eq = strchr(word, '='), *val;

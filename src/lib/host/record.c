@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "host/record.h"
 
 struct rec {
@@ -242,12 +243,8 @@ rec_prune(struct rec *r)
 		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		if (n == cap) {
-			struct old_file *nf;
-
 			cap = cap ? cap * 2 : 16;
-			if ((nf = realloc(files, cap * sizeof(*nf))) == NULL)
-				break;
-			files = nf;
+			files = xreallocarray(files, cap, sizeof(*files));
 		}
 		snprintf(files[n].name, sizeof(files[n].name), "%s",
 		    e->d_name);
@@ -312,10 +309,8 @@ rec_start_file(struct rec *r)
 struct rec *
 rec_open(const struct sercon_config *cfg, const char *console)
 {
-	struct rec *r = calloc(1, sizeof(*r));
+	struct rec *r = xcalloc(1, sizeof(*r));
 
-	if (r == NULL)
-		return NULL;
 	r->cfg = cfg;
 	snprintf(r->console, sizeof(r->console), "%s", console);
 	r->fd = -1;
@@ -349,11 +344,7 @@ rec_event(struct rec *r, char kind, const uint8_t *p, size_t n,
 	if (r == NULL || r->fd == -1)
 		return;
 	if (need > r->linecap) {
-		char *nl = realloc(r->line, need);
-
-		if (nl == NULL)
-			return;
-		r->line = nl;
+		r->line = xreallocarray(r->line, need, 1);
 		r->linecap = need;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xmalloc.h"
 #include "host/ring.h"
 
 void
@@ -18,15 +19,13 @@ ring_free(struct ring *r)
 	r->buf = NULL;
 }
 
-int
+void
 ring_put(struct ring *r, const uint8_t *p, size_t n)
 {
 	size_t at, first;
 
-	if (r->buf == NULL && (r->buf = malloc(r->cap)) == NULL) {
-		r->total += n;
-		return -1;
-	}
+	if (r->buf == NULL)
+		r->buf = xmalloc(r->cap);
 	if (n > r->cap) {
 		/* Only the newest cap bytes can be kept. */
 		r->total += n - r->cap;
@@ -38,13 +37,12 @@ ring_put(struct ring *r, const uint8_t *p, size_t n)
 	memcpy(r->buf + at, p, first);
 	memcpy(r->buf, p + first, n - first);
 	r->total += n;
-	return 0;
 }
 
 uint64_t
 ring_start(const struct ring *r)
 {
-	/* A ring whose buffer could not be allocated holds nothing. */
+	/* A ring that never got a byte holds nothing. */
 	if (r->buf == NULL)
 		return r->total;
 	return r->total > r->cap ? r->total - r->cap : 0;

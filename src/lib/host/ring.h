@@ -17,9 +17,8 @@ struct ring {
 
 void ring_init(struct ring *r, size_t cap);
 void ring_free(struct ring *r);
-/* Appends n bytes, overwriting the oldest. Returns -1 when the buffer
- * cannot be allocated (the bytes are counted as written, and lost). */
-int ring_put(struct ring *r, const uint8_t *p, size_t n);
+/* Appends n bytes, overwriting the oldest. */
+void ring_put(struct ring *r, const uint8_t *p, size_t n);
 /* The oldest offset still held. */
 uint64_t ring_start(const struct ring *r);
 /* Bytes held. */
