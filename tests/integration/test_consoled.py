@@ -152,7 +152,7 @@ def record_dir(install):
 @pytest.fixture(scope="module")
 def daemon(install, pki, host_sshd, syslog, record_dir):
     install.write_conf("20-consoled.conf",
-                       "[host]\nconsole_grace = 3\nsession_stall = 4\n"
+                       "[host]\nconsole_grace = 3\nsession_stall = 6\n"
                        "record = yes\nrecord_dir = %s\nrecord_input = yes\n"
                        "replay_lines = 3\n" % record_dir)
     d = Daemon(install).start()
@@ -890,35 +890,39 @@ print("tiny ok")
 @pytest.mark.slow
 def test_flood_never_blocks_others(install, host, daemon, console, sessions,
                                    syslog):
-    """One guest floods while a watcher reads nothing: the daemon keeps
-    serving another console at keystroke speed, the stalled watcher is
-    dropped after session_stall (4 s), a slow one is told what it missed,
-    the writer's input is complete."""
+    """One guest floods. Another console keeps answering at keystroke
+    speed; the writer's input arrives whole and its output has no gap (the
+    flood is paced to it); a watcher that pauses is told what it missed; a
+    watcher that reads nothing is dropped after session_stall (6 s)."""
     flood = console("flood.sock")
     fc = wait_daemon_conn(flood)
     other = console("calm.sock", mode="echo")
     wait_daemon_conn(other)
     mark = syslog.mark()
+    writer = attach(install, host, sessions, "flood.sock", "--replay=0")
     stalled = attach(install, host, sessions, "flood.sock", "--replay=0",
                      entity="bob")
-    writer = attach(install, host, sessions, "flood.sock", "--replay=0",
-                    "--takeover")
-    writer.expect(rb"you write now")
+    slow = attach(install, host, sessions, "flood.sock", "--replay=0",
+                  entity="dave")
     calm = attach(install, host, sessions, "calm.sock", "--replay=0",
                   entity="carol")
     stop = threading.Event()
+    sent = [0]
 
     def pump():
-        block = b"F" * 65535 + b"\n"
-        fc.settimeout(30)
+        block = b"".join(b"%08d\n" % i for i in range(7000))   # 63,000 bytes
+        fc.settimeout(60)
         while not stop.is_set():
             try:
                 fc.sendall(block)
             except OSError:
                 return
+            sent[0] += 1
 
     t = threading.Thread(target=pump, daemon=True)
     t.start()
+    writer.keep = 1 << 20
+    slow.keep = 1 << 20
     # Another console keeps answering quickly.
     worst = 0
     for i in range(20):
@@ -926,28 +930,47 @@ def test_flood_never_blocks_others(install, host, daemon, console, sessions,
         calm.send(b"k%02d" % i)
         calm.expect(rb"k%02d" % i)
         worst = max(worst, time.monotonic() - t0)
+        writer.quiet(0.05)
     assert worst < 1.0, worst
     # The writer's input is not lost while the guest floods.
     typed = bytes(range(33, 127)) * 100
     writer.send(typed)
     got = b""
     fc.settimeout(0.2)
-    # The flood thread writes; reads come from the console side here.
     deadline = time.monotonic() + 30
     while len(got) < len(typed) and time.monotonic() < deadline:
+        writer.quiet(0.01)
         try:
             got += fc.recv(65536)
         except socket.timeout:
             pass
     assert got == typed
-    # The writer reads slowly: it is told what it missed.
-    writer.expect(rb"bytes of output missed \(this session fell behind\)",
-                  timeout=30)
-    # The watcher that reads nothing is dropped after session_stall.
-    syslog.wait_for(r"session \d+: read none of its output for 4 s; dropped",
-                    mark, timeout=30)
+    # The slow watcher pauses 3 s, then reads: it is told what it missed.
+    t_pause = time.monotonic()
+    while time.monotonic() - t_pause < 3:
+        writer.quiet(0.1)
+    slow.expect(rb"bytes of output missed \(this session fell behind\)",
+                timeout=30)
+    # The one that reads nothing is dropped after session_stall.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        writer.quiet(0.2)
+        if any(re.search(r"session \d+: read none of its output for 6 s; "
+                         r"dropped", l) for l in syslog.lines(mark)):
+            break
+    syslog.wait_for(r"session \d+: read none of its output for 6 s; dropped",
+                    mark, timeout=1)
     stop.set()
+    # The writer's output is the flood without a gap: every line follows
+    # the one before (modulo the block), and it was never told of a loss.
+    lines = writer.out.split(b"\n")[1:-1]
+    nums = [int(l) for l in lines if re.fullmatch(rb"\d{8}", l)]
+    assert len(nums) > 1000
+    assert all((b - a) % 7000 == 1 for a, b in zip(nums, nums[1:])), \
+        "gap in the writer's output"
+    assert b"missed" not in writer.out
     t.join(10)
     calm.close()
     writer.kill()
     stalled.kill()
+    slow.kill()

@@ -208,7 +208,7 @@ con_up(struct cd_console *c, int fd)
 	c->wlen = 0;
 	cd_timer_stop(cd, &c->th);
 	cd_timer_stop(cd, &c->gh);
-	(void)cd_watch(cd, &c->h, EPOLLIN);
+	con_rewatch(c);
 	if (cd->cfg->record && c->rec == NULL)
 		c->rec = rec_open(cd->cfg, c->name);
 	log_info("console %s: connected%s", c->name, back ? " (back)" : "");
@@ -488,6 +488,7 @@ con_output(struct cd_console *c, uint8_t *p, size_t n)
 	n = telnet_filter(c, p, n);
 	if (n == 0)
 		return;
+	con_rewatch(c);
 	ring_put(&c->ring, p, n);
 	rec_output(c->rec, p, n);
 	for (s = c->sessions; s != NULL; s = next) {
@@ -515,22 +516,59 @@ con_flush(struct cd_console *c)
 		memmove(c->wbuf, c->wbuf + n, c->wlen - (size_t)n);
 		c->wlen -= (size_t)n;
 	}
-	(void)cd_watch(c->cd, &c->h, EPOLLIN | (c->wlen > 0 ? EPOLLOUT : 0));
+	con_rewatch(c);
 	if (c->wlen == 0 && c->writer != NULL)
 		sess_input_resume(c->writer);
+}
+
+/* How much may be read from qemu now: the writer is paced, the output is
+ * read no faster than the writer takes it, so that the writer never misses
+ * a byte (watchers may; a writer that stops reading is dropped after
+ * session_stall and the console goes on). */
+static size_t
+con_read_room(const struct cd_console *c)
+{
+	uint64_t behind;
+
+	if (c->writer == NULL || !c->writer->hello_done)
+		return CON_READ;
+	behind = c->ring.total - c->writer->cursor;
+	if (behind >= c->ring.cap)
+		return 0;
+	return c->ring.cap - behind < CON_READ ?
+	    (size_t)(c->ring.cap - behind) : CON_READ;
+}
+
+void
+con_rewatch(struct cd_console *c)
+{
+	uint32_t mask = 0;
+
+	if (c->h.fd == -1)
+		return;
+	if (con_read_room(c) > 0)
+		mask |= EPOLLIN;
+	if (c->wlen > 0)
+		mask |= EPOLLOUT;
+	(void)cd_watch(c->cd, &c->h, mask);
 }
 
 void
 con_event(struct cd_console *c, uint32_t ev)
 {
 	uint8_t buf[CON_READ];
+	size_t room;
 	ssize_t n;
 
 	if (ev & EPOLLOUT)
 		con_flush(c);
 	if (c->h.fd == -1 || !(ev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
-	n = read(c->h.fd, buf, sizeof(buf));
+	if ((room = con_read_room(c)) == 0) {
+		con_rewatch(c);
+		return;
+	}
+	n = read(c->h.fd, buf, room);
 	if (n > 0)
 		con_output(c, buf, (size_t)n);
 	else if (n == 0)

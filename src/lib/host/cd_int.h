@@ -143,6 +143,7 @@ void con_dir_event(struct cd *cd, const char *name, uint32_t mask);
 void con_lock_event(struct cd *cd, const char *name);
 void con_try(struct cd_console *c);
 void con_event(struct cd_console *c, uint32_t ev);
+void con_rewatch(struct cd_console *c);
 void con_timer(struct cd_console *c);
 void con_grace(struct cd_console *c);
 void con_free(struct cd_console *c);

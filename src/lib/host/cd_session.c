@@ -5,8 +5,9 @@
  * per session: each session reads the console's ring at its own offset,
  * through a fixed buffer, so a slow session costs no memory; one that
  * falls out of the ring is told how much it missed, one that stops reading
- * is dropped after session_stall. The writer's input is paced by qemu's
- * socket, never dropped. */
+ * is dropped after session_stall. The writer is paced both ways: its input
+ * waits for qemu's socket, and qemu's output is read no faster than the
+ * writer takes it (cd_console.c), so the writer never loses a byte. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -232,6 +233,7 @@ sess_detach(struct cd_session *s)
 	s->con = NULL;
 	if (c->writer == s) {
 		c->writer = NULL;
+		con_rewatch(c);
 		cons_notice_all(c, s, "%s: %s left; nobody writes now "
 		    "(take over to write)", c->label, s->who);
 	}
@@ -398,6 +400,9 @@ sess_pump(struct cd_session *s)
 blocked:
 	sess_stall_check(s, progress);
 	sess_watch(s);
+	/* The writer took output: the console may be read again. */
+	if (progress && s->con != NULL && s->con->writer == s)
+		con_rewatch(s->con);
 }
 
 void
@@ -422,6 +427,7 @@ set_writer(struct cd_console *c, struct cd_session *s)
 	c->writer = s;
 	c->writer_since = time(NULL);
 	s->role = ROLE_WRITER;
+	con_rewatch(c);
 }
 
 static void
@@ -558,6 +564,7 @@ sess_attach(struct cd_session *s)
 	else
 		s->role = ROLE_WATCHER;
 	sess_replay(s, &s->hello.replay);
+	con_rewatch(c);
 	at = s->cursor;
 	sess_msg_at(s, at, SP_HELLO, "sercon 1 role=%s console=%s",
 	    role_name(s->role), c->name);
