@@ -50,6 +50,9 @@ static const struct cfg_key cfg_keys[] = {
 	K("proxy", cache_dir, T_PATH),
 	K("host", console_dir, T_PATH),
 	K("host", lock_dir, T_PATH),
+	/* sercon-setup host applies these two to the host sshd's files */
+	K("host", accept_proxy_principals, T_STR),
+	K("host", accept_proxy_ca, T_STR),
 	K("host", attach_socket, T_PATH),
 	KI("host", scrollback, 1024, 64 << 20),
 	KI("host", replay_lines, 0, 100000),

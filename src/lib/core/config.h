@@ -37,6 +37,11 @@ struct sercon_config {
 	/* [host] */
 	char *console_dir;
 	char *lock_dir;              /* one lock file per console in use */
+	/* Other proxies the host sshd accepts (sercon-setup host writes
+	 * them where sshd reads them): comma-separated principals, and
+	 * comma-separated files of CA public keys. NULL: none. */
+	char *accept_proxy_principals;
+	char *accept_proxy_ca;
 	/* [host] sercon-consoled (sercon-consoled(8)) */
 	char *attach_socket;         /* the daemon's socket for host shells */
 	int scrollback;              /* bytes of output kept per console */
