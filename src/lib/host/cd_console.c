@@ -493,9 +493,12 @@ con_output(struct cd_console *c, uint8_t *p, size_t n)
 	con_rewatch(c);
 	ring_put(&c->ring, p, n);
 	rec_output(c->rec, p, n);
+	/* A session with output still pending waits for EPOLLOUT, which
+	 * pumps it: no write is tried that would only fail. */
 	for (s = c->sessions; s != NULL; s = next) {
 		next = s->cnext;
-		sess_pump(s);
+		if (s->olen == 0)
+			sess_pump(s);
 	}
 }
 
