@@ -26,6 +26,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "manager/manager.h"
+#include "host/attach.h"
 #include "manager/ticket.h"
 #include "setup/setup.h"
 #include "core/text.h"
@@ -706,6 +707,31 @@ check_accept(struct check_ctx *ctx)
 	pki_strv_free(cas, ncas);
 }
 
+/* sercon-consoled (sercon-consoled(8)) and who is on which console; not
+ * running is a warning: sessions are then direct and exclusive. */
+static void
+check_consoled(struct check_ctx *ctx)
+{
+	char err[512], *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL || attach_status(ctx->cfg.attach_socket, f, err,
+	    sizeof(err)) != 0) {
+		if (f == NULL)
+			snprintf(err, sizeof(err), "%s", strerror(errno));
+		check_warn("%s; sessions are direct and exclusive until it runs "
+		    "(systemctl start sercon-consoled)", err);
+	} else {
+		fflush(f);
+		check_ok("sercon-consoled answers on %s", ctx->cfg.attach_socket);
+		fputs(text, stdout);
+	}
+	if (f != NULL)
+		fclose(f);
+	free(text);
+}
+
 static void
 check_role(struct check_ctx *ctx, const char *role)
 {
@@ -725,6 +751,7 @@ check_role(struct check_ctx *ctx, const char *role)
 	} else {
 		check_accept(ctx);
 		check_console_dir(ctx);
+		check_consoled(ctx);
 	}
 	check_port(ctx, role, ctx->port > 0 ? ctx->port : proxy ?
 	    SERCON_PROXY_PORT : ctx->cfg.host_port);
