@@ -10,6 +10,7 @@
 #include "core/args.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/prog.h"
 #include "proxy/proxy_shell.h"
 #include "core/text.h"
 
@@ -42,22 +43,20 @@ main(int argc, char **argv)
 	char err[512], *id, *name;
 	int rc;
 
-	log_init("sercon-proxy-shell");
+	prog_start("sercon-proxy-shell", 0);
 	if (parse_accept(argc, argv, &id, &name) != 0) {
 		log_user_error("usage: sercon-proxy-shell accept "
 		    "--entity-id=ID --entity=NAME (run by sshd from the key "
 		    "line)");
 		return PSHELL_USAGE;
 	}
-	if (cfg_load_installed(&cfg, err, sizeof(err)) != 0) {
-		log_error("configuration: %s", err);
+	if (prog_load_config(&cfg, 0) != 0) {
 		log_user_error("the proxy is misconfigured; tell its "
 		    "administrator");
-		rc = PSHELL_FAIL;
-		goto out;
+		free(id);
+		free(name);
+		return PSHELL_FAIL;
 	}
-	log_set_socket(cfg.log_socket);
-	log_set_debug(cfg.debug);
 	if (pshell_parse(getenv("SSH_ORIGINAL_COMMAND"), &req, err,
 	    sizeof(err)) != 0) {
 		log_user_error("%s; try 'help'", err);

@@ -2,7 +2,8 @@
  * shell starts ssh to the host, then becomes this small, statically linked
  * program (same pid, so ssh is still its child) to wait for the session
  * while holding next to no memory; it then logs the outcome and tells the
- * user what the host's exit status means. Run only by sercon-proxy-shell:
+ * user what the host's exit status means. Run only by sercon-proxy-shell,
+ * with the argv of core/contract.h:
  *   sercon-proxy-wait PID DEBUG LOG_SOCKET ENTITY_ID VM VMID HOST
  * Exit status: ssh's (see sercon-proxy-shell(8)); 1 on a wrong call. */
 #include <errno.h>
@@ -10,8 +11,10 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "proxy/dial.h"
+#include "core/contract.h"
 #include "core/log.h"
+#include "core/prog.h"
+#include "proxy/dial.h"
 
 int
 main(int argc, char **argv)
@@ -20,16 +23,18 @@ main(int argc, char **argv)
 	long pid;
 	int status;
 
-	log_init("sercon-proxy-shell");
-	if (argc != 8) {
+	/* The session's log lines are the shell's. */
+	prog_start("sercon-proxy-shell", 0);
+	if (argc != WAIT_ARGC) {
 		log_user_error("sercon-proxy-wait is run by sercon-proxy-shell "
 		    "only");
 		return 1;
 	}
-	log_set_socket(argv[3]);
-	log_set_debug(strcmp(argv[2], "1") == 0);
+	/* No configuration to read: the shell passed what it had. */
+	log_set_socket(argv[WAIT_ARG_LOG_SOCKET]);
+	log_set_debug(strcmp(argv[WAIT_ARG_DEBUG], "1") == 0);
 	errno = 0;
-	pid = strtol(argv[1], &end, 10);
+	pid = strtol(argv[WAIT_ARG_PID], &end, 10);
 	if (errno != 0 || *end != '\0' || pid <= 1) {
 		log_user_error("sercon-proxy-wait: bad process id");
 		return 1;
@@ -39,6 +44,7 @@ main(int argc, char **argv)
 		    strerror(errno));
 		return 1;
 	}
-	dial_report(status, argv[4], argv[5], argv[6], argv[7]);
+	dial_report(status, argv[WAIT_ARG_ENTITY_ID], argv[WAIT_ARG_VM],
+	    argv[WAIT_ARG_VMID], argv[WAIT_ARG_HOST]);
 	return status;
 }

@@ -113,7 +113,7 @@ def test_deb_contents_and_modes(deb):
     unitdir = run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"]).stdout.strip()
     presetdir = run(["pkg-config", "--variable=systemdsystempresetdir", "systemd"]).stdout.strip()
     for u in ("sercon-proxy-sshd.service", "sercon-host-sshd.service",
-              "sercon-renew.service", "sercon-renew.timer"):
+              "sercon-consoled.service", "sercon-renew.service", "sercon-renew.timer"):
         expect[unitdir + "/" + u] = "-rw-r--r--"
     expect[presetdir + "/90-sercon.preset"] = "-rw-r--r--"
     for path, mode in expect.items():
@@ -161,7 +161,8 @@ def test_deb_installed_files_follow_debian_paths(deb):
 def _units(root):
     unitdir = run(["pkg-config", "--variable=systemdsystemunitdir", "systemd"]).stdout.strip()
     out = {}
-    for u in ("sercon-proxy-sshd.service", "sercon-host-sshd.service", "sercon-renew.service"):
+    for u in ("sercon-proxy-sshd.service", "sercon-host-sshd.service",
+              "sercon-consoled.service", "sercon-renew.service"):
         with open(root + unitdir + "/" + u) as f:
             out[u] = dict(l.split("=", 1) for l in f.read().splitlines()
                           if "=" in l and not l.startswith("#"))
@@ -171,8 +172,11 @@ def _units(root):
 def test_units_are_consistent(deb):
     units = _units(deb[1])
     daemons = [units["sercon-proxy-sshd.service"], units["sercon-host-sshd.service"]]
+    for u in daemons + [units["sercon-consoled.service"]]:
+        assert u["Type"] == "exec"
+        assert "install" not in u.get("ExecStartPre", "")
     for u in daemons:
-        assert u["Type"] == "exec" and u["KillMode"] == "process"
+        assert u["KillMode"] == "process"
         assert u["User"] == "sercon" and u["Group"] == "sercon"
         assert "ExecStartPre" not in u or "sshd -t" in u["ExecStartPre"]
         assert "install" not in u.get("ExecStartPre", "")
@@ -188,7 +192,8 @@ def test_units_are_consistent(deb):
         for k in hardening:
             assert k in u, (name, k)
         assert u["ProtectSystem"] == "strict"
-    assert daemons[0]["CapabilityBoundingSet"] == daemons[1]["CapabilityBoundingSet"] == ""
+    assert daemons[0]["CapabilityBoundingSet"] == daemons[1]["CapabilityBoundingSet"] == \
+        units["sercon-consoled.service"]["CapabilityBoundingSet"] == ""
 
 
 def test_deb_conffiles_and_scripts(deb):
@@ -216,7 +221,8 @@ def test_deb_conffiles_and_scripts(deb):
     # enabled again on upgrade only where the admin had enabled it.
     started = re.findall(r"deb-systemd-invoke \S+ '([\w.@-]+)'", postinst)
     assert started == ["sercon-renew.timer"], started
-    for unit in ("sercon-proxy-sshd.service", "sercon-host-sshd.service"):
+    for unit in ("sercon-proxy-sshd.service", "sercon-host-sshd.service",
+                 "sercon-consoled.service"):
         block = postinst.split("debian-installed '%s'" % unit, 1)[1].split("fi\n", 2)
         assert "was-enabled '%s'" % unit in block[0] + block[1], unit
     # Nothing of the admin's goes, on upgrade or ever: no userdel, no keys,

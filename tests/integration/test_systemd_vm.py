@@ -171,7 +171,7 @@ def test_install(vm):
     assert vm.sh("systemctl is-enabled sercon-renew.timer").stdout.strip() == "enabled"
     assert vm.sh("systemctl is-active sercon-renew.timer").stdout.strip() == "active"
     assert "sercon-renew.timer" in vm.sh("systemctl list-timers --all").stdout
-    for unit in ("sercon-proxy-sshd", "sercon-host-sshd"):
+    for unit in ("sercon-proxy-sshd", "sercon-host-sshd", "sercon-consoled"):
         assert vm.sh("systemctl is-enabled %s" % unit, check=False).stdout.strip() == "disabled"
 
 
@@ -193,8 +193,8 @@ def test_setup_from_nothing(vm, user):
         vm.sh("systemd-run --unit=fake-console-%s --uid=sercon --gid=sercon "
               "socat UNIX-LISTEN:/run/sercon/console/%s.sock,fork,mode=660 "
               "SYSTEM:'echo %s-CONSOLE-READY; exec cat'" % (name, vmid, name.upper()))
-    vm.sh("systemctl enable --now sercon-host-sshd sercon-proxy-sshd")
-    for unit in ("sercon-proxy-sshd", "sercon-host-sshd"):
+    vm.sh("systemctl enable --now sercon-consoled sercon-host-sshd sercon-proxy-sshd")
+    for unit in ("sercon-proxy-sshd", "sercon-host-sshd", "sercon-consoled"):
         assert vm.sh("systemctl is-active %s" % unit).stdout.strip() == "active"
         pid = vm.sh("systemctl show -p MainPID --value %s" % unit).stdout.strip()
         assert vm.sh("ps -o user= -p %s" % pid).stdout.strip() == USER
@@ -269,7 +269,8 @@ def test_renew_timer_renews_an_expiring_certificate(vm):
 
 
 def test_systemd_analyze(vm):
-    units = "sercon-proxy-sshd.service sercon-host-sshd.service sercon-renew.service"
+    units = ("sercon-proxy-sshd.service sercon-host-sshd.service sercon-consoled.service "
+             "sercon-renew.service")
     # --man=no: the image carries no man pages (test_packaging.py checks
     # that the package ships every page the units name).
     r = vm.sh("systemd-analyze verify --man=no /lib/systemd/system/sercon-*.service "
@@ -329,7 +330,8 @@ def test_reinstall_and_upgrade_keep_pki_and_conf(vm):
     assert _digest(vm) == before
     assert vm.sh("dpkg-query -W -f '${Version}' sercon").stdout.endswith("-2")
     # The admin's choices stand: both daemons still enabled and running.
-    for unit in ("sercon-proxy-sshd", "sercon-host-sshd", "sercon-renew.timer"):
+    for unit in ("sercon-proxy-sshd", "sercon-host-sshd", "sercon-consoled",
+                 "sercon-renew.timer"):
         assert vm.sh("systemctl is-enabled %s" % unit).stdout.strip() == "enabled"
         assert vm.sh("systemctl is-active %s" % unit).stdout.strip() == "active"
 

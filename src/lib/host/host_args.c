@@ -20,6 +20,16 @@ host_usage(FILE *f)
 	    "commands:\n"
 	    "  connect --console=NAME   relay this session to the console "
 	    "socket NAME\n"
+	    "    --read-only, --watch   watch it, never write\n"
+	    "    --takeover             become its writer (the writer there is "
+	    "watches)\n"
+	    "    --replay=N|all         first show the last N lines (default "
+	    "from the\n"
+	    "                           configuration) or all kept output\n"
+	    "    --proto=1              the framed session protocol (sercon "
+	    "proxies)\n"
+	    "  status                   who is on which console "
+	    "(sercon-consoled)\n"
 	    "  info                     package, version, CA key and host "
 	    "certificate\n"
 	    "  help                     this text\n"
@@ -60,32 +70,19 @@ opt_value(char **argv, int argc, int *i, const char *name, const char **val)
 }
 
 static int
-set_once(char **slot, const char *val, const char *name, char *err,
-    size_t errlen)
-{
-	if (*slot != NULL) {
-		snprintf(err, errlen, "option --%s given twice", name);
-		return -1;
-	}
-	if ((*slot = strdup(val)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-static int
 parse_command(const char *word, struct host_args *a, char *err,
     size_t errlen)
 {
 	enum host_cmd cmd;
 
-	if (!strcmp(word, "connect"))
+	if (!strcmp(word, HOST_CMD_WORD_CONNECT))
 		cmd = HOST_CMD_CONNECT;
-	else if (!strcmp(word, "info"))
+	else if (!strcmp(word, HOST_CMD_WORD_INFO))
 		cmd = HOST_CMD_INFO;
-	else if (!strcmp(word, "help"))
+	else if (!strcmp(word, HOST_CMD_WORD_HELP))
 		cmd = HOST_CMD_HELP;
+	else if (!strcmp(word, "status"))
+		cmd = HOST_CMD_STATUS;
 	else {
 		snprintf(err, errlen, "unknown command '%.60s'", word);
 		return -1;
@@ -105,18 +102,58 @@ parse_word(char **argv, int argc, int *i, struct host_args *a, char *err,
 	const char *val;
 	int m;
 
-	if (!strcmp(argv[*i], "--debug")) {
+	if (!strcmp(argv[*i], "--" HOST_OPT_DEBUG)) {
 		a->debug = true;
 		return 0;
 	}
-	if ((m = opt_value(argv, argc, i, "entity-id", &val)) == 0)
-		m = opt_value(argv, argc, i, "entityid", &val);
+	if (!strcmp(argv[*i], "--read-only") || !strcmp(argv[*i], "--watch") ||
+	    !strcmp(argv[*i], "--takeover")) {
+		if (a->mode != SESS_RW || a->mode_given) {
+			snprintf(err, errlen, "--read-only and --takeover "
+			    "exclude each other");
+			return -1;
+		}
+		a->mode = argv[*i][2] == 't' ? SESS_TAKEOVER : SESS_RO;
+		a->mode_given = true;
+		return 0;
+	}
+	if ((m = opt_value(argv, argc, i, "replay", &val)) == 1) {
+		if (replay_parse(val, &a->replay) != 0 ||
+		    a->replay.kind == REPLAY_DEFAULT) {
+			snprintf(err, errlen, "--replay takes N, all or "
+			    "arrival");
+			return -1;
+		}
+		a->options_given = true;
+		return 0;
+	}
+	if (m == 0 && (m = opt_value(argv, argc, i, "proto", &val)) == 1) {
+		if (strcmp(val, "1") != 0) {
+			snprintf(err, errlen, "--proto: only version 1 is "
+			    "known");
+			return -1;
+		}
+		a->proto = 1;
+		a->options_given = true;
+		return 0;
+	}
+	if (m == -1) {
+		snprintf(err, errlen, "option %.40s needs a value", argv[*i]);
+		return -1;
+	}
+	if ((m = opt_value(argv, argc, i, HOST_OPT_ENTITY_ID, &val)) == 0)
+		m = opt_value(argv, argc, i, HOST_OPT_ENTITYID, &val);
 	if (m == 1)
-		return set_once(&a->entity_id, val, "entity-id", err, errlen);
-	if (m == 0 && (m = opt_value(argv, argc, i, "entity", &val)) == 1)
-		return set_once(&a->entity, val, "entity", err, errlen);
-	if (m == 0 && (m = opt_value(argv, argc, i, "console", &val)) == 1)
-		return set_once(&a->console, val, "console", err, errlen);
+		return args_set_once(&a->entity_id, val, "option --entity-id",
+		    false, err, errlen);
+	if (m == 0 &&
+	    (m = opt_value(argv, argc, i, HOST_OPT_ENTITY, &val)) == 1)
+		return args_set_once(&a->entity, val, "option --entity", false,
+		    err, errlen);
+	if (m == 0 &&
+	    (m = opt_value(argv, argc, i, HOST_OPT_CONSOLE, &val)) == 1)
+		return args_set_once(&a->console, val, "option --console",
+		    false, err, errlen);
 	if (m == -1) {
 		snprintf(err, errlen, "option %.40s needs a value", argv[*i]);
 		return -1;
@@ -128,8 +165,9 @@ parse_word(char **argv, int argc, int *i, struct host_args *a, char *err,
 	return parse_command(argv[*i], a, err, errlen);
 }
 
-/* The sercon proxy percent-encodes the entity (DESIGN.md); an ovirt proxy
- * sends it as it is. A value that decodes to a valid one is taken decoded. */
+/* The sercon proxy percent-encodes the entity (docs/design.md); an ovirt
+ * proxy sends it as it is. A value that decodes to a valid one is taken
+ * decoded. */
 static void
 decode_entity(char **slot, bool (*valid)(const char *))
 {
@@ -156,8 +194,10 @@ check_args(struct host_args *a, char *err, size_t errlen)
 		snprintf(err, errlen, "connect needs --console=NAME");
 		return -1;
 	}
-	if (a->cmd != HOST_CMD_CONNECT && a->console != NULL) {
-		snprintf(err, errlen, "--console is an option of connect");
+	if (a->cmd != HOST_CMD_CONNECT && (a->console != NULL ||
+	    a->mode_given || a->options_given)) {
+		snprintf(err, errlen, "--console, --read-only, --takeover, --replay "
+		    "and --proto: each an option of connect");
 		return -1;
 	}
 	decode_entity(&a->entity_id, text_valid_entity_id);

@@ -1,24 +1,29 @@
-/* be_file.c: backend "file", the inventory JSON of DESIGN.md (jansson).
- * Validation is strict and local to each entry: an unknown or ill-typed
- * field, or an invalid key, skips that entry or key (logged with the file,
- * the entry and the field) and the rest of the inventory keeps working. */
+/* be_file.c: backend "file", the inventory JSON of docs/design.md
+ * (jansson). Validation is strict and local to each entry: an unknown or
+ * ill-typed field, or an invalid key, skips that entry or key (logged with
+ * the file, the entry and the field) and the rest of the inventory keeps
+ * working. A key listed for two users is kept for both: the dispatcher
+ * (manager.c) then refuses it for both, whichever comes first. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
-#include "manager/backend.h"
+#include "core/xmalloc.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "manager/inventory.h"
 #include "core/sshkey.h"
 #include "core/text.h"
 
+/* Far beyond any real inventory; a bound on what a mistake can cost. */
+#define INV_FILE_MAX ((size_t)1 << 30)
+
 struct inv_ctx {
 	const char *file;
 	struct inventory *inv;
 	json_t *seen_ids;       /* user ids already taken (a hash set) */
-	json_t *seen_keys;      /* key blobs already taken */
 };
 
 /* "users[3] (alice)" for messages; the id is escaped by the logger. */
@@ -94,7 +99,7 @@ str_field(struct inv_ctx *c, const char *entry, json_t *obj, const char *name,
 static bool
 valid_id_not_everyone(const char *s)
 {
-	return text_valid_entity_id(s) && strcmp(s, INV_EVERYONE) != 0;
+	return text_valid_entity_id(s) && strcmp(s, SERCON_EVERYONE) != 0;
 }
 
 static void
@@ -153,15 +158,7 @@ parse_user(struct inv_ctx *c, json_t *u, size_t i)
 			c->inv->skipped++;
 			continue;
 		}
-		if (json_object_get(c->seen_keys, blob) != NULL) {
-			log_error("inventory %s: %s: keys[%zu] skipped: the "
-			    "key belongs to another user already", c->file,
-			    entry, j);
-			c->inv->skipped++;
-		} else if (json_object_set_new(c->seen_keys, blob,
-		    json_true()) != 0) {
-			abort();
-		} else if (mgr_key_list_add(&c->inv->keys, id, name, type,
+		if (mgr_key_list_add(&c->inv->keys, id, name, type,
 		    blob, err, sizeof(err)) != 0) {
 			log_error("inventory %s: %s: keys[%zu] skipped: %s",
 			    c->file, entry, j, err);
@@ -193,9 +190,7 @@ console_users(struct inv_ctx *c, const char *entry, json_t *users,
 		skip(c, entry, "is not an array", "users");
 		return -1;
 	}
-	if ((ic->users = calloc(json_array_size(users) + 1,
-	    sizeof(char *))) == NULL)
-		abort();
+	ic->users = xcalloc(json_array_size(users) + 1, sizeof(char *));
 	json_array_foreach(users, j, u) {
 		const char *s = json_string_value(u);
 
@@ -204,8 +199,7 @@ console_users(struct inv_ctx *c, const char *entry, json_t *users,
 			skip(c, entry, "has an invalid element", "users");
 			return -1;
 		}
-		if ((ic->users[ic->nusers++] = strdup(s)) == NULL)
-			abort();
+		ic->users[ic->nusers++] = xstrdup(s);
 	}
 	return 0;
 }
@@ -274,16 +268,8 @@ parse_console(struct inv_ctx *c, json_t *o, size_t i)
 		inv_console_free(&ic);
 		return;
 	}
-	if (inv->nconsoles == inv->cap) {
-		size_t ncap = inv->cap ? inv->cap * 2 : 16;
-		struct inv_console *n = reallocarray(inv->consoles, ncap,
-		    sizeof(*n));
-
-		if (n == NULL)
-			abort();
-		inv->consoles = n;
-		inv->cap = ncap;
-	}
+	inv->consoles = mgr_grow(inv->consoles, &inv->cap, inv->nconsoles,
+	    sizeof(*inv->consoles));
 	inv->consoles[inv->nconsoles++] = ic;
 }
 
@@ -292,7 +278,7 @@ inv_parse(const char *text, size_t len, const char *name,
     struct inventory *inv, char *err, size_t errlen)
 {
 	static const char *const fields[] = { "users", "consoles", NULL };
-	struct inv_ctx c = { name, inv, NULL, NULL };
+	struct inv_ctx c = { name, inv, NULL };
 	json_error_t jerr;
 	json_t *root, *users, *consoles, *v;
 	const char *k;
@@ -329,15 +315,13 @@ inv_parse(const char *text, size_t len, const char *name,
 		    "users" : "consoles");
 		goto fail;
 	}
-	if ((c.seen_ids = json_object()) == NULL ||
-	    (c.seen_keys = json_object()) == NULL)
+	if ((c.seen_ids = json_object()) == NULL)
 		abort();
 	json_array_foreach(users, i, v)
 		parse_user(&c, v, i);
 	json_array_foreach(consoles, i, v)
 		parse_console(&c, v, i);
 	json_decref(c.seen_ids);
-	json_decref(c.seen_keys);
 	json_decref(root);
 	return 0;
 fail:
@@ -350,48 +334,16 @@ int
 inv_load(const char *path, struct inventory *inv, struct stat *st,
     char *err, size_t errlen)
 {
-	FILE *f;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, r;
+	char *buf, why[512];
+	size_t len;
 	int rc;
 
 	memset(inv, 0, sizeof(*inv));
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "cannot read inventory %s: %s", path,
-		    strerror(errno));
+	if (file_read(path, INV_FILE_MAX, 0, &buf, &len, st, why,
+	    sizeof(why)) != 0) {
+		snprintf(err, errlen, "inventory: %s", why);
 		return -1;
 	}
-	if (st != NULL && fstat(fileno(f), st) != 0) {
-		snprintf(err, errlen, "cannot stat inventory %s: %s", path,
-		    strerror(errno));
-		fclose(f);
-		return -1;
-	}
-	for (;;) {
-		if (cap - len < 65536) {
-			char *n;
-
-			cap = cap ? cap * 2 : 131072;
-			if ((n = realloc(buf, cap)) == NULL) {
-				free(buf);
-				fclose(f);
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-			buf = n;
-		}
-		r = fread(buf + len, 1, cap - len, f);
-		len += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "cannot read inventory %s", path);
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
 	rc = inv_parse(buf, len, path, inv, err, errlen);
 	free(buf);
 	return rc;
@@ -409,7 +361,7 @@ inv_consoles_for(const struct inventory *inv, const char *entity_id,
 
 		for (j = 0; j < ic->nusers; j++)
 			if (!strcmp(ic->users[j], entity_id) ||
-			    !strcmp(ic->users[j], INV_EVERYONE))
+			    !strcmp(ic->users[j], SERCON_EVERYONE))
 				break;
 		if (j == ic->nusers)
 			continue;
@@ -433,32 +385,4 @@ inv_free(struct inventory *inv)
 		inv_console_free(&inv->consoles[i]);
 	free(inv->consoles);
 	memset(inv, 0, sizeof(*inv));
-}
-
-int
-be_file_keys(const struct sercon_config *cfg, struct mgr_key_list *out,
-    char *err, size_t errlen)
-{
-	struct inventory inv;
-
-	if (inv_load(cfg->inventory, &inv, NULL, err, errlen) != 0)
-		return -1;
-	*out = inv.keys;
-	memset(&inv.keys, 0, sizeof(inv.keys));
-	inv_free(&inv);
-	return 0;
-}
-
-int
-be_file_consoles(const struct sercon_config *cfg, const char *entity_id,
-    struct mgr_console_list *out, char *err, size_t errlen)
-{
-	struct inventory inv;
-	int rc;
-
-	if (inv_load(cfg->inventory, &inv, NULL, err, errlen) != 0)
-		return -1;
-	rc = inv_consoles_for(&inv, entity_id, out, err, errlen);
-	inv_free(&inv);
-	return rc;
 }

@@ -9,12 +9,16 @@
 #include <strings.h>
 #include <curl/curl.h>
 
+#include "core/xmalloc.h"
 #include "manager/http.h"
 
 struct http_sink {
 	char *buf;
 	size_t len, cap, max;
 	bool too_big;
+	CURL *curl;
+	const struct http_post *req;
+	bool rejected;               /* the stream refused the body */
 };
 
 static bool
@@ -119,11 +123,23 @@ http_write(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct http_sink *s = arg;
 	size_t n = size * nmemb;
-	char *nb;
 
 	if (n > s->max - s->len) {
 		s->too_big = true;
 		return 0;
+	}
+	if (s->req->stream != NULL) {
+		long status = 0;
+
+		s->len += n;
+		if (curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE,
+		    &status) != CURLE_OK || status != 200)
+			return n;       /* an error page: not the stream's */
+		if (s->req->stream(s->req->stream_ctx, data, n) != 0) {
+			s->rejected = true;
+			return 0;
+		}
+		return n;
 	}
 	if (s->len + n + 1 > s->cap) {
 		size_t ncap = s->cap ? s->cap : 16384;
@@ -132,9 +148,7 @@ http_write(char *data, size_t size, size_t nmemb, void *arg)
 			ncap *= 2;
 		if (ncap > s->max + 1)
 			ncap = s->max + 1;
-		if ((nb = realloc(s->buf, ncap)) == NULL)
-			return 0;
-		s->buf = nb;
+		s->buf = xreallocarray(s->buf, ncap, 1);
 		s->cap = ncap;
 	}
 	memcpy(s->buf + s->len, data, n);
@@ -224,7 +238,9 @@ http_perform(CURL *c, const struct http_post *req, struct http_sink *sink,
 		goto done;
 	}
 	e = curl_easy_perform(c);
-	if (sink->too_big || e == CURLE_FILESIZE_EXCEEDED)
+	if (sink->rejected)
+		snprintf(err, errlen, "reply from %.200s rejected", req->url);
+	else if (sink->too_big || e == CURLE_FILESIZE_EXCEEDED)
 		snprintf(err, errlen, "reply from %.200s is larger than %zu "
 		    "bytes", req->url, sink->max);
 	else if (e == CURLE_OPERATION_TIMEDOUT)
@@ -247,12 +263,14 @@ int
 http_post(const struct http_post *req, struct http_reply *reply, char *err,
     size_t errlen)
 {
-	struct http_sink sink = { NULL, 0, 0, 0, false };
+	struct http_sink sink;
 	CURL *c;
 	long status = 0;
 	int rc = -1;
 
 	memset(reply, 0, sizeof(*reply));
+	memset(&sink, 0, sizeof(sink));
+	sink.req = req;
 	if (http_check_url(req->url, req->verify_host, err, errlen) != 0)
 		return -1;
 	sink.max = req->reply_max ? req->reply_max : HTTP_REPLY_MAX;
@@ -264,6 +282,7 @@ http_post(const struct http_post *req, struct http_reply *reply, char *err,
 		snprintf(err, errlen, "cannot initialise libcurl");
 		goto out;
 	}
+	sink.curl = c;
 	if (http_perform(c, req, &sink, &status, err, errlen) != 0)
 		goto out;
 	reply->status = status;
@@ -272,10 +291,12 @@ http_post(const struct http_post *req, struct http_reply *reply, char *err,
 		    req->url, status);
 		goto out;
 	}
-	if (sink.buf == NULL && (sink.buf = calloc(1, 1)) == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (req->stream != NULL) {
+		rc = 0;
 		goto out;
 	}
+	if (sink.buf == NULL)
+		sink.buf = xcalloc(1, 1);
 	reply->body = sink.buf;
 	reply->len = sink.len;
 	sink.buf = NULL;

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "core/args.h"
+#include "core/xmalloc.h"
 #include "proxy/dial.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -36,10 +37,9 @@ dial_quote(const char *s)
 		if (!safe_char((unsigned char)*p))
 			plain = 0;
 	if (plain)
-		return strdup(s);
+		return xstrdup(s);
 	/* 'it'\''s': each quote closes, is escaped, and reopens */
-	if ((out = malloc(strlen(s) * 4 + 3)) == NULL)
-		return NULL;
+	out = xmalloc(strlen(s) * 4 + 3);
 	o = out;
 	*o++ = '\'';
 	for (p = s; *p != '\0'; p++) {
@@ -55,28 +55,13 @@ dial_quote(const char *s)
 	return out;
 }
 
+/* "--NAME=VALUE", the value percent-encoded, as one word. */
 static char *
-concat(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *s = malloc(la + lb + 1);
-
-	if (s != NULL) {
-		memcpy(s, a, la);
-		memcpy(s + la, b, lb + 1);
-	}
-	return s;
-}
-
-/* Appends an option prefix and an encoded value as one word. */
-static char *
-word_pct(const char *prefix, const char *value)
+word_pct(const char *name, const char *value)
 {
 	char *enc = text_pct_encode(value), *w;
 
-	if (enc == NULL)
-		return NULL;
-	w = concat(prefix, enc);
+	w = xasprintf("--%s=%s", name, enc);
 	free(enc);
 	return w;
 }
@@ -103,35 +88,26 @@ dial_argv(const struct sercon_config *cfg, const struct mgr_console *c,
 		snprintf(err, errlen, "host_user or ssh_config is not set");
 		return -1;
 	}
-	if ((argv = calloc(DIAL_MAX_ARGS + 1, sizeof(*argv))) == NULL)
-		goto oom;
+	argv = xcalloc(DIAL_MAX_ARGS + 1, sizeof(*argv));
 	snprintf(port, sizeof(port), "%d", cfg->host_port);
-	if ((argv[n++] = strdup(SSH_PATH)) == NULL ||
-	    (argv[n++] = strdup("-F")) == NULL ||
-	    (argv[n++] = strdup(cfg->ssh_config)) == NULL ||
-	    (argv[n++] = strdup("-p")) == NULL ||
-	    (argv[n++] = strdup(port)) == NULL ||
-	    (argv[n++] = strdup("-l")) == NULL ||
-	    (argv[n++] = strdup(cfg->host_user)) == NULL ||
-	    (argv[n++] = strdup(tty ? "-tt" : "-T")) == NULL ||
-	    (argv[n++] = strdup(c->host)) == NULL ||
-	    (argv[n++] = strdup("--")) == NULL ||
-	    (argv[n++] = word_pct("--entity-id=", entity_id)) == NULL ||
-	    (argv[n++] = word_pct("--entity=", entity)) == NULL ||
-	    (argv[n++] = strdup("connect")) == NULL)
-		goto oom;
-	if ((q = dial_quote(c->console)) == NULL)
-		goto oom;
-	argv[n] = concat("--console=", q);
+	argv[n++] = xstrdup(SSH_PATH);
+	argv[n++] = xstrdup("-F");
+	argv[n++] = xstrdup(cfg->ssh_config);
+	argv[n++] = xstrdup("-p");
+	argv[n++] = xstrdup(port);
+	argv[n++] = xstrdup("-l");
+	argv[n++] = xstrdup(cfg->host_user);
+	argv[n++] = xstrdup(tty ? "-tt" : "-T");
+	argv[n++] = xstrdup(c->host);
+	argv[n++] = xstrdup("--");
+	argv[n++] = word_pct(HOST_OPT_ENTITY_ID, entity_id);
+	argv[n++] = word_pct(HOST_OPT_ENTITY, entity);
+	argv[n++] = xstrdup(HOST_CMD_WORD_CONNECT);
+	q = dial_quote(c->console);
+	argv[n++] = xasprintf("--%s=%s", HOST_OPT_CONSOLE, q);
 	free(q);
-	if (argv[n++] == NULL)
-		goto oom;
 	*argvp = argv;
 	return 0;
-oom:
-	args_free(argv);
-	snprintf(err, errlen, "out of memory");
-	return -1;
 }
 
 static volatile sig_atomic_t dial_child = 0;
@@ -180,7 +156,7 @@ dial_spawn(const struct sercon_config *cfg, const struct mgr_console *c,
 		execv(argv[0], argv);
 		dprintf(STDERR_FILENO, "ERROR: cannot run %s: %s\n", argv[0],
 		    strerror(errno));
-		_exit(DIAL_SSH_FAILED);
+		_exit(HOST_EXIT_SSH);
 	}
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	args_free(argv);
@@ -215,23 +191,7 @@ dial_wait(pid_t pid, int *status)
 		return -1;
 	}
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) :
-	    WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : DIAL_SSH_FAILED;
-	return 0;
-}
-
-int
-dial_host(const struct sercon_config *cfg, const struct mgr_console *c,
-    const char *entity_id, const char *entity, bool tty, int *status,
-    char *err, size_t errlen)
-{
-	pid_t pid;
-
-	if (dial_spawn(cfg, c, entity_id, entity, tty, &pid, err, errlen) != 0)
-		return -1;
-	if (dial_wait(pid, status) != 0) {
-		snprintf(err, errlen, "waitpid: %s", strerror(errno));
-		return -1;
-	}
+	    WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : HOST_EXIT_SSH;
 	return 0;
 }
 
@@ -241,17 +201,17 @@ dial_status_message(int status)
 	switch (status) {
 	case 0:
 		return NULL;
-	case DIAL_HOST_USAGE:
+	case HOST_EXIT_USAGE:
 		return "the host refused the request (version mismatch?)";
-	case DIAL_HOST_UNAVAILABLE:
+	case HOST_EXIT_UNAVAILABLE:
 		return "the console is not available on its host (is the VM "
 		    "running?)";
-	case DIAL_HOST_BUSY:
+	case HOST_EXIT_BUSY:
 		return "the console is busy: someone else is connected to it";
-	case DIAL_HOST_VM_CLOSED:
+	case HOST_EXIT_VM_CLOSED:
 		return "the VM closed the console (was it shut down or "
 		    "migrated?)";
-	case DIAL_SSH_FAILED:
+	case HOST_EXIT_SSH:
 		return "could not reach or verify the VM's host";
 	default:
 		return "the connection to the VM's host ended unexpectedly";
@@ -264,15 +224,15 @@ dial_status_outcome(int status)
 	switch (status) {
 	case 0:
 		return "closed";
-	case DIAL_HOST_USAGE:
+	case HOST_EXIT_USAGE:
 		return "refused";
-	case DIAL_HOST_UNAVAILABLE:
+	case HOST_EXIT_UNAVAILABLE:
 		return "unavailable";
-	case DIAL_HOST_BUSY:
+	case HOST_EXIT_BUSY:
 		return "busy";
-	case DIAL_HOST_VM_CLOSED:
+	case HOST_EXIT_VM_CLOSED:
 		return "vm-closed";
-	case DIAL_SSH_FAILED:
+	case HOST_EXIT_SSH:
 		return "unreachable";
 	default:
 		return "failed";

@@ -10,17 +10,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "core/config.h"
+#include "core/contract.h"
 #include "manager/manager.h"
 
-/* Exit statuses of sercon-host-shell (DESIGN.md) and of ssh. */
-#define DIAL_HOST_USAGE        2
-#define DIAL_HOST_UNAVAILABLE  3
-#define DIAL_HOST_BUSY         4
-#define DIAL_HOST_VM_CLOSED    5
-#define DIAL_SSH_FAILED        255
-
 /* The ssh argv for console c, NULL-terminated, malloc'd (free with
- * args_free from args.h). The host is validated again here. Returns 0 or -1. */
+ * args_free from args.h): the host command line of core/contract.h. The
+ * host is validated again here. Returns 0 or -1. */
 int dial_argv(const struct sercon_config *cfg, const struct mgr_console *c,
     const char *entity_id, const char *entity, bool tty, char ***argvp,
     char *err, size_t errlen);
@@ -38,11 +33,6 @@ int dial_spawn(const struct sercon_config *cfg, const struct mgr_console *c,
 /* Waits for that child, passing SIGHUP and SIGTERM on to it. Returns 0
  * with *status (exit status, or 128 + signal), or -1 (errno set). */
 int dial_wait(pid_t pid, int *status);
-
-/* dial_spawn then dial_wait. */
-int dial_host(const struct sercon_config *cfg, const struct mgr_console *c,
-    const char *entity_id, const char *entity, bool tty, int *status,
-    char *err, size_t errlen);
 
 /* The end of a session: the audit line (entity, VM, host, outcome) and,
  * for the person, the meaning of status on stderr. */

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "core/args.h"
+#include "core/contract.h"
 #include "proxy/dial.h"
 #include "core/log.h"
 #include "manager/manager.h"
@@ -43,21 +44,6 @@ pshell_req_free(struct pshell_req *req)
 }
 
 static int
-set_once(char **slot, const char *value, const char *what, char *err,
-    size_t errlen)
-{
-	if (*slot != NULL || value[0] == '\0') {
-		snprintf(err, errlen, "%s given twice or empty", what);
-		return -1;
-	}
-	if ((*slot = strdup(value)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-static int
 parse_connect(char **w, int n, struct pshell_req *req, char *err,
     size_t errlen)
 {
@@ -67,18 +53,19 @@ parse_connect(char **w, int n, struct pshell_req *req, char *err,
 
 	for (i = 0; i < n; i++) {
 		if ((v = args_opt(w[i], "vm-id")) != NULL) {
-			if (set_once(&req->vm_id, v, "--vm-id", err, errlen))
+			if (args_set_once(&req->vm_id, v, "--vm-id", true, err,
+			    errlen))
 				return -1;
 		} else if ((v = args_opt(w[i], "vm-name")) != NULL) {
-			if (set_once(&req->vm_name, v, "--vm-name", err,
-			    errlen))
+			if (args_set_once(&req->vm_name, v, "--vm-name", true,
+			    err, errlen))
 				return -1;
 		} else if (w[i][0] == '-') {
 			snprintf(err, errlen, "unknown option '%s' of connect",
 			    text_safe_buf(safe, sizeof(safe), w[i]));
 			return -1;
-		} else if (set_once(&req->target, w[i], "the target", err,
-		    errlen)) {
+		} else if (args_set_once(&req->target, w[i], "the target", true,
+		    err, errlen)) {
 			return -1;
 		}
 	}
@@ -246,13 +233,19 @@ wait_small(const struct sercon_config *cfg, pid_t pid, const char *entity_id,
     const struct mgr_console *c)
 {
 	char pidarg[32];
-	char *argv[] = { SERCON_LIBEXECDIR "/sercon-proxy-wait", pidarg,
-	    log_debug_enabled() ? "1" : "0", cfg->log_socket, (char *)entity_id,
-	    c->vm_name, c->vm_id, c->host, NULL };
+	char *argv[WAIT_ARGC + 1];
 
 	snprintf(pidarg, sizeof(pidarg), "%ld", (long)pid);
-	if (cfg->log_socket == NULL)
-		argv[3] = "/dev/log";
+	argv[0] = SERCON_LIBEXECDIR "/" WAIT_PROGRAM;
+	argv[WAIT_ARG_PID] = pidarg;
+	argv[WAIT_ARG_DEBUG] = log_debug_enabled() ? "1" : "0";
+	argv[WAIT_ARG_LOG_SOCKET] = cfg->log_socket != NULL ?
+	    cfg->log_socket : "/dev/log";
+	argv[WAIT_ARG_ENTITY_ID] = (char *)entity_id;
+	argv[WAIT_ARG_VM] = c->vm_name;
+	argv[WAIT_ARG_VMID] = c->vm_id;
+	argv[WAIT_ARG_HOST] = c->host;
+	argv[WAIT_ARGC] = NULL;
 	fflush(stdout);
 	fflush(stderr);
 	execv(argv[0], argv);

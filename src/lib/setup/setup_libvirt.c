@@ -20,11 +20,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 
 #include "core/atomic.h"
 #include "core/child.h"
 #include "core/config.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "setup/setup.h"
@@ -79,7 +79,7 @@ lv_virsh(const char *uri, char *const args[], struct child_result *res,
 	for (; *args != NULL && i < sizeof(argv) / sizeof(argv[0]) - 1; args++)
 		argv[i++] = *args;
 	argv[i] = NULL;
-	if (child_run(argv, NULL, NULL, 0, LV_TIMEOUT_MS, LV_OUT_CAP, !changes,
+	if (child_run(argv, NULL, LV_TIMEOUT_MS, LV_OUT_CAP, !changes,
 	    res, err, errlen) != 0)
 		return -1;
 	if (res->timed_out) {
@@ -463,7 +463,7 @@ setup_cmd_ovirt_host(int argc, char **argv)
 		printf("%s is in group %s already\n", SERCON_USER,
 		    SETUP_OVIRT_GROUP);
 	else {
-		if (child_run(usermod, NULL, NULL, 0, 30 * 1000, 4096, 0, &res,
+		if (child_run(usermod, NULL, 30 * 1000, 4096, 0, &res,
 		    err, sizeof(err)) != 0) {
 			fprintf(stderr, "ERROR: %s\n", err);
 			return SETUP_EXIT_FAIL;
@@ -479,9 +479,10 @@ setup_cmd_ovirt_host(int argc, char **argv)
 		printf("%s joined group %s\n", SERCON_USER, SETUP_OVIRT_GROUP);
 	}
 	if (setup_path(path, sizeof(path), SERCON_SYSCONFDIR "/conf.d",
-	    LV_OVIRT_CONF) != 0 || setup_mkdir(SERCON_SYSCONFDIR "/conf.d",
+	    LV_OVIRT_CONF) != 0 || file_mkdir_p(SERCON_SYSCONFDIR "/conf.d",
 	    0755, err, sizeof(err)) != 0 || atomic_write(path, conf,
-	    strlen(conf), 0644, (uid_t)-1, (gid_t)-1, err, sizeof(err)) != 0) {
+	    strlen(conf), 0644, (uid_t)-1, (gid_t)-1, 0, err, sizeof(err)) !=
+	    0) {
 		fprintf(stderr, "ERROR: %s\n", err);
 		return SETUP_EXIT_FAIL;
 	}
@@ -513,36 +514,43 @@ lv_report(const struct setup_sys_ctx *c, enum setup_level level,
 	c->report(c->arg, level, msg);
 }
 
-/* connect(2) to the socket as the account: 0, or the errno. */
+/* connect(2) to one socket, in setup_as_user's child: the errno as the
+ * message, so that the parent can say why. */
 static int
-lv_connect_as(const struct setup_sys_ctx *c, const char *path)
+lv_connect_fn(void *arg, char *msg, size_t len)
 {
+	const char *path = arg;
 	struct sockaddr_un sa;
-	int status, fd, e;
-	pid_t pid;
+	int fd, e = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if ((pid = fork()) == -1)
-		return errno;
-	if (pid == 0) {
-		if (geteuid() == 0 && (initgroups(SERCON_USER, c->gid) != 0 ||
-		    setgid(c->gid) != 0 || setuid(c->uid) != 0))
-			_exit(EPERM);
-		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-			_exit(errno & 0xff);
-		e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 :
-		    errno;
+		e = ENAMETOOLONG;
+	else if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		e = errno;
+	else {
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+			e = errno;
 		close(fd);
-		_exit(e & 0xff);
 	}
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR)
-			return errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+	snprintf(msg, len, "%d", e);
+	return e == 0 ? 0 : -1;
+}
+
+/* connect(2) to the socket as the account: 0, or the errno. */
+static int
+lv_connect_as(const char *path)
+{
+	char msg[64], *end;
+	long e;
+
+	if (setup_as_user(SERCON_USER, lv_connect_fn, (void *)path, msg,
+	    sizeof(msg)) == 0)
+		return 0;
+	e = strtol(msg, &end, 10);
+	return *msg != '\0' && *end == '\0' && e > 0 ? (int)e : EIO;
 }
 
 static const char *
@@ -748,7 +756,7 @@ setup_check_consoles(const struct setup_sys_ctx *c)
 			snprintf(label, sizeof(label), "%s%s%s", de->d_name,
 			    name != NULL ? ", VM " : "", name != NULL ? name :
 			    "");
-			if ((e = lv_connect_as(c, path)) == 0) {
+			if ((e = lv_connect_as(path)) == 0) {
 				good++;
 				continue;
 			}

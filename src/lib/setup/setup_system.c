@@ -69,7 +69,7 @@ sys_systemctl(const char *verb, const char *arg, const char *unit, char *out,
 	argv[i++] = (char *)unit;
 	argv[i] = NULL;
 	out[0] = '\0';
-	if (child_run(argv, NULL, NULL, 0, 10 * 1000, 8192, 1, &res, err,
+	if (child_run(argv, NULL, 10 * 1000, 8192, 1, &res, err,
 	    sizeof(err)) != 0)
 		return -1;
 	snprintf(out, len, "%s", res.out);
