@@ -227,3 +227,31 @@ def test_check_host_names_unreachable_consoles(install, domain, chain):
                          % (re.escape(other), re.escape(other)), r.stdout), r.stdout
     finally:
         virsh("destroy", other, check=False)
+
+
+def test_with_consoled_destroy_and_start_under_a_session(install, domain, chain):
+    """With sercon-consoled holding the console: virsh destroy tells the
+    open session the console closed, virsh start brings it back in the
+    same session."""
+    from test_consoled import Daemon
+    if virsh("domstate", DOMAIN).stdout.strip() != "running":
+        virsh("start", DOMAIN)
+    install.write_conf("20-lv-consoled.conf", "[host]\nconsole_grace = 120\n")
+    d = Daemon(install).start()
+    try:
+        child = at_prompt(chain)
+        virsh("destroy", DOMAIN)
+        child.expect(r"console closed", timeout=60)
+        virsh("start", DOMAIN)
+        child.expect(r"console back", timeout=120)
+        for _ in range(40):
+            child.send("\r")
+            if child.expect(["login: ", "# ", pexpect.TIMEOUT], timeout=3) != 2:
+                break
+        else:
+            pytest.fail("no prompt after the VM came back: %r" % child.before[-500:])
+        child.send("\r~.")
+        child.expect(pexpect.EOF, timeout=15)
+    finally:
+        d.stop()
+        install.remove_conf("20-lv-consoled.conf")
