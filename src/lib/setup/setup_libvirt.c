@@ -745,11 +745,15 @@ setup_check_consoles(const struct setup_sys_ctx *c)
 		while ((de = readdir(d)) != NULL) {
 			char path[PATH_MAX], why[512], vm[256], label[300];
 			const char *name;
+			size_t nlen = strlen(de->d_name);
 			struct stat st;
 			int e;
 
-			if (de->d_name[0] == '.' || setup_path(path,
-			    sizeof(path), dir, de->d_name) != 0 ||
+			/* Consoles are <id>.sock; qemu's QMP sockets and
+			 * the like beside them are not for the account. */
+			if (de->d_name[0] == '.' || nlen < 6 ||
+			    strcmp(de->d_name + nlen - 5, ".sock") != 0 ||
+			    setup_path(path, sizeof(path), dir, de->d_name) != 0 ||
 			    lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
 				continue;
 			name = lv_vm_of(domains, de->d_name, vm, sizeof(vm));
