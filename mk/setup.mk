@@ -68,7 +68,8 @@ man_subst = sed \
 	-e 's|\$$prefix|$(prefix)|g' \
 	-e 's|\bsercon@|$(SERCON_USER)@|g' \
 	-e 's,\([Tt]he\) sercon \(user\|account\),\1 $(SERCON_USER) \2,g' \
-	-e 's|host_user " (sercon)"|host_user " ($(SERCON_USER))"|'
+	-e 's|host_user " (sercon)"|host_user " ($(SERCON_USER))"|' \
+	-e 's|<label>sercon:sercon</label>|<label>$(SERCON_USER):$(SERCON_USER)</label>|g'
 install-data-hook: install-man-paths
 .PHONY: install-man-paths
 install-man-paths:

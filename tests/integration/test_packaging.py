@@ -386,7 +386,7 @@ ACCOUNT_USES = re.compile("|".join((
     r"\bsercon@", r"\b(User|Group)=sercon\b", r"\b(AllowUsers|AuthorizedKeysCommandUser) sercon\b",
     r"\bhost_user\s*=\s*sercon\b", r"^[ugm] sercon\b", r"\b0[0-7]{3} sercon sercon\b",
     r"\bsercon:sercon\b", r"(^|\s)-[ugl] sercon\b", r"\bgetent (passwd|shadow|group) sercon\b",
-    r"\busermod .*\bsercon\b", r"\b[Tt]he sercon (user|account)\b", r"\(sercon\)",
+    r"\busermod( -[a-zA-Z]+ \S+)* sercon\b(?!-)", r"<label>sercon:", r"\b[Tt]he sercon (user|account)\b", r"\(sercon\)",
     r"\bchown sercon\b", r"--[ug]id=sercon\b")), re.M)
 
 
