@@ -25,7 +25,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import REPO, free_port, keygen, run
+from conftest import REPO, TAG, free_port, keygen, run
 import pkg_util
 
 pytestmark = [pytest.mark.systemd_vm, pytest.mark.package]
@@ -282,7 +282,9 @@ def test_systemd_analyze(vm):
         m = re.search(r"Overall exposure level for \S+: ([0-9.]+) (\S+)", out)
         scores[unit] = (float(m.group(1)), m.group(2))
     sys.stderr.write("\nsystemd-analyze security: %s\n" % scores)
-    with open(os.path.join(REPO, "build-test-security-scores.txt"), "w") as f:
+    out = os.path.join(REPO, "build-test-%s-deb" % TAG)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "security-scores.txt"), "w") as f:
         for unit, (score, word) in sorted(scores.items()):
             f.write("%s %.1f %s\n" % (unit, score, word))
     for unit, (score, word) in scores.items():
