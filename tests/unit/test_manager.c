@@ -384,10 +384,12 @@ list_seconds(int n)
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 }
 
-/* 100,000 consoles granted to one user: listed in well under a second
- * (the lookup used to compare each console with every one before it:
- * 17 s). Under valgrind, which is there for memory errors, the time is
- * not judged. */
+/* 100,000 consoles granted to one user: the lookup used to compare each
+ * console with every one before it (about 400 s here); a linear one takes
+ * well under a second. The bound is loose so that a loaded machine cannot
+ * fail it, and still catches the quadratic path; the figure itself is
+ * make bench's to measure. Under valgrind, which is there for memory
+ * errors, the time is not judged. */
 static void
 test_many_consoles_linear(void **state)
 {
@@ -397,7 +399,7 @@ test_many_consoles_linear(void **state)
 	(void)state;
 	secs = list_seconds(100000);
 	if (pre == NULL || strstr(pre, "vgpreload") == NULL)
-		assert_true(secs < 1.0);
+		assert_true(secs < 20.0);
 }
 
 int
