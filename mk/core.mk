@@ -12,7 +12,8 @@ src_lib_core_libsercon_core_a_SOURCES = \
 	src/lib/core/atomic.c src/lib/core/atomic.h \
 	src/lib/core/term.c src/lib/core/term.h \
 	src/lib/core/sshkey.c src/lib/core/sshkey.h \
-	src/lib/core/sproto.c src/lib/core/sproto.h
+	src/lib/core/sproto.c src/lib/core/sproto.h \
+	src/lib/core/xmalloc.c src/lib/core/xmalloc.h
 
 # Linked as an object, not from the archive: the sanitizer runtime's own
 # weak default would otherwise satisfy the reference first.
