@@ -345,12 +345,13 @@ dial_info_proto(const char *info)
 	return DIAL_RAW;
 }
 
-/* cache_dir/proto-<host>: "1" or "0", its age the answer's age. */
+/* cache_dir/proto-<host>-<port>: "1" or "0", its age the answer's age. */
 static void
 probe_path(const struct sercon_config *cfg, const char *host, char *buf,
     size_t len)
 {
-	snprintf(buf, len, "%s/proto-%s", cfg->cache_dir, host);
+	snprintf(buf, len, "%s/proto-%s-%d", cfg->cache_dir, host,
+	    cfg->host_port);
 }
 
 static int
