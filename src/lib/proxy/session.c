@@ -830,6 +830,12 @@ psess_run(struct psess *p)
 	fcntl(p->in, F_SETFL, in_flags | O_NONBLOCK);
 	fcntl(p->out, F_SETFL, fcntl(p->out, F_GETFL) | O_NONBLOCK);
 
+	{
+		char hint[128];
+
+		notice(&s, "%s: %s", vm_name(&s),
+		    esc_hint(p->escape, hint, sizeof(hint)));
+	}
 	if (link_start(&s) != 0)
 		end(&s, 1, "failed", "cannot start ssh");
 	loop(&s);
