@@ -1,19 +1,26 @@
-# mk/core.mk: src/lib/core, the toolkit every program shares (config, log,
-# text, args, child, term, atomic files, public keys). It includes nothing
-# from the other parts.
+# mk/core.mk: src/lib/core, the toolkit every program shares (allocation,
+# config, log, text, args, child, term, files, clock, public keys, the wire
+# contracts, the mains' prologue). It includes nothing from the other parts.
+# sshkey_fp.c alone needs libcrypto: a program that fingerprints keys links
+# $(CRYPTO_LIBS) (the manager part does), the others never load it.
 noinst_LIBRARIES += src/lib/core/libsercon_core.a
-src_lib_core_libsercon_core_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
+src_lib_core_libsercon_core_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) \
+	$(CRYPTO_CFLAGS)
 src_lib_core_libsercon_core_a_SOURCES = \
+	src/lib/core/xmalloc.c src/lib/core/xmalloc.h \
 	src/lib/core/log.c src/lib/core/log.h \
+	src/lib/core/file.c src/lib/core/file.h \
+	src/lib/core/mtime.c src/lib/core/mtime.h \
+	src/lib/core/prog.c src/lib/core/prog.h \
+	src/lib/core/contract.h \
 	src/lib/core/config.c src/lib/core/config.h \
 	src/lib/core/args.c src/lib/core/args.h \
 	src/lib/core/text.c src/lib/core/text.h \
 	src/lib/core/child.c src/lib/core/child.h \
 	src/lib/core/atomic.c src/lib/core/atomic.h \
 	src/lib/core/term.c src/lib/core/term.h \
-	src/lib/core/sshkey.c src/lib/core/sshkey.h \
-	src/lib/core/sproto.c src/lib/core/sproto.h \
-	src/lib/core/xmalloc.c src/lib/core/xmalloc.h
+	src/lib/core/sshkey.c src/lib/core/sshkey.h src/lib/core/sshkey_fp.c \
+	src/lib/core/sproto.c src/lib/core/sproto.h
 
 # Linked as an object, not from the archive: the sanitizer runtime's own
 # weak default would otherwise satisfy the reference first.
@@ -40,7 +47,7 @@ endif
 if HAVE_CMOCKA
 core_unit_tests = tests/unit/test_args tests/unit/test_text \
 	tests/unit/test_config tests/unit/test_log tests/unit/test_child \
-	tests/unit/test_sshkey
+	tests/unit/test_sshkey tests/unit/test_atomic tests/unit/test_toolkit
 check_PROGRAMS += $(core_unit_tests)
 TESTS += $(core_unit_tests)
 tests_unit_test_args_CFLAGS = $(unit_cflags)
@@ -54,8 +61,13 @@ tests_unit_test_log_LDADD = $(unit_ldadd)
 tests_unit_test_child_CFLAGS = $(unit_cflags)
 tests_unit_test_child_LDADD = $(unit_ldadd)
 tests_unit_test_sshkey_SOURCES = tests/unit/test_sshkey.c tests/unit/keys_fixture.h
+EXTRA_DIST += tests/unit/unit_util.h
 tests_unit_test_sshkey_CFLAGS = $(unit_cflags)
 tests_unit_test_sshkey_LDADD = $(unit_ldadd)
+tests_unit_test_atomic_CFLAGS = $(unit_cflags)
+tests_unit_test_atomic_LDADD = $(unit_ldadd)
+tests_unit_test_toolkit_CFLAGS = $(unit_cflags)
+tests_unit_test_toolkit_LDADD = $(unit_ldadd)
 endif
 
 # The defaults file, and the directories an admin fills.

@@ -73,7 +73,7 @@ EXTRA_DIST += conf/proxy/sshd_config.in conf/proxy/ssh_config.in \
 
 if HAVE_CMOCKA
 proxy_unit_tests = tests/unit/test_menu tests/unit/test_dial \
-	tests/unit/test_escape
+	tests/unit/test_escape tests/unit/test_pshell
 check_PROGRAMS += $(proxy_unit_tests)
 TESTS += $(proxy_unit_tests)
 tests_unit_test_menu_SOURCES = tests/unit/test_menu.c
@@ -85,4 +85,6 @@ tests_unit_test_dial_LDADD = $(unit_ldadd)
 tests_unit_test_escape_SOURCES = tests/unit/test_escape.c
 tests_unit_test_escape_CFLAGS = $(unit_cflags)
 tests_unit_test_escape_LDADD = $(unit_ldadd)
+tests_unit_test_pshell_CFLAGS = $(unit_cflags)
+tests_unit_test_pshell_LDADD = $(unit_ldadd)
 endif

@@ -6,8 +6,9 @@
 #include <stdlib.h>
 
 #include "core/config.h"
-#include "host/host_shell.h"
 #include "core/log.h"
+#include "core/prog.h"
+#include "host/host_shell.h"
 
 static int
 run(const struct sercon_config *cfg, const struct host_args *a)
@@ -31,27 +32,27 @@ main(void)
 	struct sercon_config cfg;
 	struct host_args args;
 	char err[512];
-	int status;
+	int usage, status;
 
-	log_init("sercon-host-shell");
 	/* stderr is the user's console: debug events go to syslog only. */
-	log_set_debug_echo(false);
-	if (cfg_load_installed(&cfg, err, sizeof(err)) != 0) {
-		log_user_error("configuration: %s", err);
-		cfg_free(&cfg);
+	prog_start("sercon-host-shell", PROG_QUIET_DEBUG);
+	/* The arguments first: a usage error is reported as one (status 2)
+	 * even when the configuration is broken too; the configuration is
+	 * still read, if it can be, for the log socket. */
+	usage = host_args_parse(getenv("SSH_ORIGINAL_COMMAND"), &args, err,
+	    sizeof(err));
+	if (prog_load_config(&cfg, usage != 0 ? PROG_SILENT :
+	    PROG_TELL_USER | (args.debug ? PROG_DEBUG : 0)) != 0 &&
+	    usage == 0) {
+		host_args_free(&args);
 		return HOST_EXIT_FAIL;
 	}
-	log_set_socket(cfg.log_socket);
-	log_set_debug(cfg.debug);
-	if (host_args_parse(getenv("SSH_ORIGINAL_COMMAND"), &args, err,
-	    sizeof(err)) != 0) {
+	if (usage != 0) {
 		log_user_error("%s (try: help)", err);
 		host_args_free(&args);
 		cfg_free(&cfg);
 		return HOST_EXIT_USAGE;
 	}
-	if (args.debug)
-		log_set_debug(true);
 	log_debug("command: %s", getenv("SSH_ORIGINAL_COMMAND"));
 	status = run(&cfg, &args);
 	host_args_free(&args);

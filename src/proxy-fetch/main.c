@@ -15,6 +15,7 @@
 #include "manager/cache.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/prog.h"
 #include "core/text.h"
 
 static json_t *
@@ -114,7 +115,7 @@ main(int argc, char **argv)
 	json_t *root = NULL;
 	int keys, rc;
 
-	log_init("sercon-proxy-fetch");
+	prog_start("sercon-proxy-fetch", 0);
 	keys = argc >= 2 && !strcmp(argv[1], "keys");
 	if (!(keys && (argc == 2 || argc == 4)) &&
 	    !(argc == 3 && !strcmp(argv[1], "consoles") &&
@@ -123,13 +124,8 @@ main(int argc, char **argv)
 		    "consoles ENTITY_ID\n");
 		return 2;
 	}
-	if (cfg_load_installed(&cfg, err, sizeof(err)) != 0) {
-		log_error("configuration: %s", err);
-		cfg_free(&cfg);
+	if (prog_load_config(&cfg, 0) != 0)
 		return 1;
-	}
-	log_set_socket(cfg.log_socket);
-	log_set_debug(cfg.debug);
 	if (keys)
 		rc = fetch_keys(&cfg, argc == 4 ? argv[2] : NULL,
 		    argc == 4 ? argv[3] : NULL, &root, err, sizeof(err));

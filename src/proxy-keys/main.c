@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/prog.h"
 #include "proxy/proxy_keys.h"
 
 int
@@ -19,20 +20,15 @@ main(int argc, char **argv)
 	char err[512];
 	long n;
 
-	log_init("sercon-proxy-keys");
+	prog_start("sercon-proxy-keys", 0);
 	if (argc != 2 && argc != 4) {
 		fprintf(stderr, "usage: sercon-proxy-keys USER [KEYTYPE KEY]\n");
 		return 2;
 	}
 	if (strcmp(argv[1], SERCON_USER) != 0)
 		return 0;
-	if (cfg_load_installed(&cfg, err, sizeof(err)) != 0) {
-		log_error("configuration: %s", err);
-		cfg_free(&cfg);
+	if (prog_load_config(&cfg, 0) != 0)
 		return 1;
-	}
-	log_set_socket(cfg.log_socket);
-	log_set_debug(cfg.debug);
 	/* A backstop: sshd waits for us, so we never outlive the manager's
 	 * time limit by much, whatever happens below. */
 	alarm((unsigned int)cfg.timeout * 2 + 1);

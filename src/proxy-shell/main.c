@@ -10,6 +10,7 @@
 #include "core/args.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/prog.h"
 #include "proxy/proxy_shell.h"
 #include "core/text.h"
 
@@ -21,7 +22,7 @@ locate_main(int argc, char **argv)
 {
 	struct sercon_config cfg;
 	const char *v;
-	char err[512], *id = NULL, *vm = NULL;
+	char *id = NULL, *vm = NULL;
 	int rc = PSHELL_USAGE;
 
 	if (argc != 4 || (v = args_opt(argv[2], "entity-id")) == NULL ||
@@ -33,13 +34,10 @@ locate_main(int argc, char **argv)
 		    "--entity-id=ID --vm-id=VMID");
 		goto out;
 	}
-	if (cfg_load_installed(&cfg, err, sizeof(err)) != 0) {
-		log_error("configuration: %s", err);
+	if (prog_load_config(&cfg, 0) != 0) {
 		rc = PSHELL_FAIL;
 		goto out;
 	}
-	log_set_socket(cfg.log_socket);
-	log_set_debug(cfg.debug);
 	rc = pshell_locate(&cfg, id, vm);
 	cfg_free(&cfg);
 out:
@@ -77,7 +75,7 @@ main(int argc, char **argv)
 	char err[512], *id, *name;
 	int rc;
 
-	log_init("sercon-proxy-shell");
+	prog_start("sercon-proxy-shell", 0);
 	if (argc > 1 && !strcmp(argv[1], "locate"))
 		return locate_main(argc, argv);
 	if (parse_accept(argc, argv, &id, &name) != 0) {
@@ -86,15 +84,13 @@ main(int argc, char **argv)
 		    "line)");
 		return PSHELL_USAGE;
 	}
-	if (cfg_load_installed(&cfg, err, sizeof(err)) != 0) {
-		log_error("configuration: %s", err);
+	if (prog_load_config(&cfg, 0) != 0) {
 		log_user_error("the proxy is misconfigured; tell its "
 		    "administrator");
-		rc = PSHELL_FAIL;
-		goto out;
+		free(id);
+		free(name);
+		return PSHELL_FAIL;
 	}
-	log_set_socket(cfg.log_socket);
-	log_set_debug(cfg.debug);
 	if (pshell_parse(getenv("SSH_ORIGINAL_COMMAND"), &req, err,
 	    sizeof(err)) != 0) {
 		log_user_error("%s; try 'help'", err);

@@ -3,11 +3,9 @@
  * program (exec, same pid), which dials the VM's host, sits in the
  * session's data path (in-session commands, the framed protocol of a
  * sercon host, following the VM when it moves) and logs the outcome. Run
- * only by sercon-proxy-shell:
+ * only by sercon-proxy-shell, with the argv of core/contract.h:
  *   sercon-proxy-wait DEBUG MENU ENTITY_ID ENTITY VMID VM HOST CONSOLE
- * DEBUG and MENU are "1" or "0"; MENU: the user chose from the menu, so
- * ~. goes back to it. Exit status: the session's (sercon-proxy-shell(8));
- * 1 on a wrong call. */
+ * Exit status: the session's (sercon-proxy-shell(8)); 1 on a wrong call. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,15 +13,14 @@
 
 #include "core/child.h"
 #include "core/config.h"
+#include "core/contract.h"
 #include "core/log.h"
+#include "core/prog.h"
 #include "core/text.h"
 #include "core/xmalloc.h"
 #include "proxy/dial.h"
 #include "proxy/escape.h"
 #include "proxy/session.h"
-
-enum { A_DEBUG = 1, A_MENU, A_ENTITY_ID, A_ENTITY, A_VMID, A_VM, A_HOST,
-    A_CONSOLE, A_COUNT };
 
 struct locate_ctx {
 	const struct sercon_config *cfg;
@@ -47,12 +44,12 @@ locate(void *arg, const char *vm_id, struct mgr_console *c)
 
 	free(id);
 	free(vm);
-	if (child_run(argv, NULL, NULL, 0, (x->cfg->timeout * 3 + 5) * 1000,
+	if (child_run(argv, NULL, (x->cfg->timeout * 3 + 5) * 1000,
 	    4096, 1, &res, err, sizeof(err)) != 0) {
 		log_error("cannot ask where the VM is: %s", err);
 		goto out;
 	}
-	if (res.status == 3) {
+	if (res.status == LOCATE_NOT_LISTED) {
 		rc = 1;
 	} else if (res.status == 0 && (tab = strchr(res.out, '\t')) != NULL &&
 	    (nl = strchr(tab, '\n')) != NULL) {
@@ -100,26 +97,21 @@ main(int argc, char **argv)
 	struct sercon_config cfg;
 	struct locate_ctx lc;
 	struct psess s;
-	char err[512];
 	int status, esc;
 
-	log_init("sercon-proxy-shell");
-	if (argc != A_COUNT || !text_valid_entity_id(argv[A_ENTITY_ID]) ||
-	    !text_valid_entity_name(argv[A_ENTITY]) ||
-	    !text_valid_host(argv[A_HOST]) ||
-	    !text_valid_console(argv[A_CONSOLE])) {
+	/* The session's log lines are the shell's. */
+	prog_start("sercon-proxy-shell", 0);
+	if (argc != WAIT_ARGC || !text_valid_entity_id(argv[WAIT_ARG_ENTITY_ID]) ||
+	    !text_valid_entity_name(argv[WAIT_ARG_ENTITY]) ||
+	    !text_valid_host(argv[WAIT_ARG_HOST]) ||
+	    !text_valid_console(argv[WAIT_ARG_CONSOLE])) {
 		log_user_error("sercon-proxy-wait is run by sercon-proxy-shell "
 		    "only");
 		return 1;
 	}
-	if (cfg_load_installed(&cfg, err, sizeof(err)) != 0) {
-		log_error("configuration: %s", err);
-		log_user_error("the proxy is misconfigured; tell its "
-		    "administrator");
+	if (prog_load_config(&cfg, PROG_TELL_USER |
+	    (!strcmp(argv[WAIT_ARG_DEBUG], "1") ? PROG_DEBUG : 0)) != 0)
 		return 1;
-	}
-	log_set_socket(cfg.log_socket);
-	log_set_debug(cfg.debug || !strcmp(argv[A_DEBUG], "1"));
 	if ((esc = esc_parse(cfg.escape)) == -2) {
 		log_error("configuration: escape: '%s' is not one character, "
 		    "^X or none", cfg.escape);
@@ -130,16 +122,16 @@ main(int argc, char **argv)
 	}
 	memset(&s, 0, sizeof(s));
 	lc.cfg = &cfg;
-	lc.entity_id = argv[A_ENTITY_ID];
+	lc.entity_id = argv[WAIT_ARG_ENTITY_ID];
 	s.cfg = &cfg;
-	s.entity_id = argv[A_ENTITY_ID];
-	s.entity = argv[A_ENTITY];
-	s.vm.vm_id = xstrdup(argv[A_VMID]);
-	s.vm.vm_name = xstrdup(argv[A_VM]);
-	s.vm.host = xstrdup(argv[A_HOST]);
-	s.vm.console = xstrdup(argv[A_CONSOLE]);
+	s.entity_id = argv[WAIT_ARG_ENTITY_ID];
+	s.entity = argv[WAIT_ARG_ENTITY];
+	s.vm.vm_id = xstrdup(argv[WAIT_ARG_VMID]);
+	s.vm.vm_name = xstrdup(argv[WAIT_ARG_VM]);
+	s.vm.host = xstrdup(argv[WAIT_ARG_HOST]);
+	s.vm.console = xstrdup(argv[WAIT_ARG_CONSOLE]);
 	s.escape = esc;
-	s.from_menu = !strcmp(argv[A_MENU], "1");
+	s.from_menu = !strcmp(argv[WAIT_ARG_MENU], "1");
 	s.in = STDIN_FILENO;
 	s.out = STDOUT_FILENO;
 	s.locate = locate;

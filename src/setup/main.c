@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/prog.h"
 #include "setup/setup.h"
 
 static const struct {
@@ -41,7 +42,7 @@ main(int argc, char **argv)
 {
 	size_t i;
 
-	log_init("sercon-setup");
+	prog_start("sercon-setup", 0);
 	if (argc < 2) {
 		usage(stderr);
 		return SETUP_EXIT_USAGE;

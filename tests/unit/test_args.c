@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -99,10 +100,35 @@ test_opt(void **state)
 	assert_null(args_opt("vm-name", "vm-name"));
 }
 
+static void
+test_set_once(void **state)
+{
+	char *slot = NULL, err[128] = "";
+
+	assert_int_equal(args_set_once(&slot, "a", "--x", true, err,
+	    sizeof(err)), 0);
+	assert_string_equal(slot, "a");
+	assert_int_equal(args_set_once(&slot, "b", "--x", true, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "--x given twice");
+	assert_string_equal(slot, "a");
+	free(slot);
+	slot = NULL;
+	assert_int_equal(args_set_once(&slot, "", "--y", true, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "--y is empty");
+	assert_null(slot);
+	assert_int_equal(args_set_once(&slot, "", "--y", false, err,
+	    sizeof(err)), 0);
+	assert_string_equal(slot, "");
+	free(slot);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_set_once),
 		cmocka_unit_test(test_plain),
 		cmocka_unit_test(test_quotes),
 		cmocka_unit_test(test_no_expansion),

@@ -10,27 +10,9 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#include "unit_util.h"
+
 #include "core/config.h"
-
-static char dir[64];
-
-static int
-setup(void **state)
-{
-	snprintf(dir, sizeof(dir), "/tmp/sercon-cfg-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-	return 0;
-}
 
 static void
 write_file(const char *name, const char *text)
@@ -38,7 +20,7 @@ write_file(const char *name, const char *text)
 	char path[256];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", unit_dir, name);
 	assert_non_null(f = fopen(path, "w"));
 	fputs(text, f);
 	fclose(f);
@@ -49,8 +31,8 @@ load(struct sercon_config *cfg, char *err, size_t errlen)
 {
 	char defaults[256], confd[256];
 
-	snprintf(defaults, sizeof(defaults), "%s/sercon.conf", dir);
-	snprintf(confd, sizeof(confd), "%s/conf.d", dir);
+	snprintf(defaults, sizeof(defaults), "%s/sercon.conf", unit_dir);
+	snprintf(confd, sizeof(confd), "%s/conf.d", unit_dir);
 	return cfg_load(cfg, defaults, confd, err, errlen);
 }
 
@@ -83,7 +65,7 @@ test_order(void **state)
 	write_file("sercon.conf",
 	    "; defaults\n[proxy]\nbackend = file\ntimeout = 7 ; inline\n"
 	    "cache_dir = /var/cache/x\n[host]\nconsole_dir = /run/c\n");
-	snprintf(path, sizeof(path), "%s/conf.d", dir);
+	snprintf(path, sizeof(path), "%s/conf.d", unit_dir);
 	assert_int_equal(mkdir(path, 0755), 0);
 	write_file("conf.d/50-engine.conf", "[proxy]\nbackend = engine\n"
 	    "engine_url = https://engine/ovirt-engine/\ntimeout = 9\n");
@@ -163,13 +145,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_empty_value_unsets, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_missing_file, setup,
-		    teardown),
+		unit_dir_test(test_defaults),
+		unit_dir_test(test_order),
+		unit_dir_test(test_errors),
+		unit_dir_test(test_empty_value_unsets),
+		unit_dir_test(test_missing_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -217,7 +217,7 @@ test_round_trip(void **state)
 	assert_int_equal(pki_sign(&req, dir, &cert, err, sizeof(err)), 0);
 	snprintf(cert_path, sizeof(cert_path), "%s/key-cert.pub", dir);
 	assert_int_equal(atomic_write(cert_path, cert, strlen(cert), 0644,
-	    (uid_t)-1, (gid_t)-1, err, sizeof(err)), 0);
+	    (uid_t)-1, (gid_t)-1, 0, err, sizeof(err)), 0);
 	assert_int_equal(pki_cert_read(cert_path, &c, err, sizeof(err)), 0);
 	assert_false(c.is_host);
 	assert_int_equal(c.serial, 42);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/args.h"
+#include "core/xmalloc.h"
 
 void
 args_free(char **argv)
@@ -50,12 +51,8 @@ args_split(const char *line, char ***argvp, int *argcp, char *err,
 			return -1;
 		}
 	}
-	if ((argv = calloc(ARGS_MAX_WORDS + 1, sizeof(*argv))) == NULL ||
-	    (word = malloc(len + 1)) == NULL) {
-		free(argv);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	argv = xcalloc(ARGS_MAX_WORDS + 1, sizeof(*argv));
+	word = xmalloc(len + 1);
 	for (p = line;; p++) {
 		char c = *p;
 
@@ -89,10 +86,7 @@ args_split(const char *line, char ***argvp, int *argcp, char *err,
 					goto fail;
 				}
 				word[wlen] = '\0';
-				if ((argv[argc++] = strdup(word)) == NULL) {
-					snprintf(err, errlen, "out of memory");
-					goto fail;
-				}
+				argv[argc++] = xstrdup(word);
 				wlen = 0;
 				in_word = 0;
 			}
@@ -139,4 +133,20 @@ args_opt(const char *arg, const char *name)
 	if (arg[2 + n] == '=')
 		return arg + 3 + n;
 	return NULL;
+}
+
+int
+args_set_once(char **slot, const char *value, const char *what,
+    bool nonempty, char *err, size_t errlen)
+{
+	if (*slot != NULL) {
+		snprintf(err, errlen, "%s given twice", what);
+		return -1;
+	}
+	if (nonempty && value[0] == '\0') {
+		snprintf(err, errlen, "%s is empty", what);
+		return -1;
+	}
+	*slot = xstrdup(value);
+	return 0;
 }

@@ -4,6 +4,7 @@
 #ifndef SERCON_ARGS_H
 #define SERCON_ARGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define ARGS_MAX_WORDS 64
@@ -20,5 +21,11 @@ void args_free(char **argv);
 /* If arg is "--name=value" or "--name" returns the value ("" for none) and
  * NULL otherwise. */
 const char *args_opt(const char *arg, const char *name);
+
+/* Stores a copy of value in *slot unless the option was given before (or,
+ * when nonempty, value is ""). what names the option in the reason written
+ * to err ("--vm-id given twice"). Returns 0 or -1. */
+int args_set_once(char **slot, const char *value, const char *what,
+    bool nonempty, char *err, size_t errlen);
 
 #endif

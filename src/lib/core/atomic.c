@@ -13,16 +13,17 @@
 
 int
 atomic_write(const char *path, const void *data, size_t len, mode_t mode,
-    uid_t uid, gid_t gid, char *err, size_t errlen)
+    uid_t uid, gid_t gid, int flags, char *err, size_t errlen)
 {
 	const char *p = data;
 	char tmp[PATH_MAX];
 	size_t off = 0;
-	int fd;
+	int fd, saved;
 
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path) >=
 	    sizeof(tmp)) {
-		snprintf(err, errlen, "path too long");
+		snprintf(err, errlen, "cannot write %s: path too long", path);
+		errno = ENAMETOOLONG;
 		return -1;
 	}
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
@@ -39,11 +40,13 @@ atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w == 0)
+			errno = EIO;
 		if (w <= 0)
 			goto fail;
 		off += (size_t)w;
 	}
-	if (fsync(fd) != 0)
+	if (!(flags & ATOMIC_NOFSYNC) && fsync(fd) != 0)
 		goto fail;
 	if (close(fd) != 0) {
 		fd = -1;
@@ -54,9 +57,11 @@ atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 		goto fail;
 	return 0;
 fail:
-	snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+	saved = errno;
+	snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved));
 	if (fd != -1)
 		close(fd);
 	(void)unlink(tmp);
+	errno = saved;
 	return -1;
 }

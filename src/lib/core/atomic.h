@@ -6,10 +6,16 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* atomic_write flags. */
+#define ATOMIC_NOFSYNC 0x01    /* skip fsync: for files that can always be
+                                * made again from their source and that
+                                * check themselves (the key index) */
+
 /* Replaces path with len bytes of data, created with mode and owned by
  * uid:gid ((uid_t)-1 / (gid_t)-1 leave the creator's). Returns 0, or -1
- * with a one-line reason in err (the temporary file is removed). */
+ * with errno set and a one-line reason in err (the temporary file is
+ * removed). */
 int atomic_write(const char *path, const void *data, size_t len, mode_t mode,
-    uid_t uid, gid_t gid, char *err, size_t errlen);
+    uid_t uid, gid_t gid, int flags, char *err, size_t errlen);
 
 #endif

@@ -14,15 +14,8 @@
 #include <sys/wait.h>
 
 #include "core/child.h"
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "core/mtime.h"
+#include "core/xmalloc.h"
 
 void
 child_result_free(struct child_result *res)
@@ -42,33 +35,29 @@ child_status(int wstatus)
 }
 
 int
-child_run(char *const argv[], char *const envp[], const char *in,
-    size_t in_len, int timeout_ms, size_t out_cap, int quiet_stderr,
-    struct child_result *res, char *err, size_t errlen)
+child_run(char *const argv[], char *const envp[], int timeout_ms,
+    size_t out_cap, int quiet_stderr, struct child_result *res, char *err,
+    size_t errlen)
 {
 	static char *const min_env[] = {
 		"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL
 	};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	int outp[2] = { -1, -1 }, inp[2] = { -1, -1 };
-	size_t cap = 0, in_off = 0;
-	long long deadline = now_ms() + timeout_ms;
+	int outp[2] = { -1, -1 };
+	size_t cap = 0;
+	long long deadline = mtime_ms() + timeout_ms;
 	int rc, wstatus;
 	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
-	if (pipe2(outp, O_CLOEXEC) != 0 ||
-	    (in != NULL && pipe2(inp, O_CLOEXEC) != 0)) {
+	if (pipe2(outp, O_CLOEXEC) != 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
-		goto fail_fds;
+		return -1;
 	}
 	posix_spawn_file_actions_init(&fa);
-	if (in != NULL)
-		posix_spawn_file_actions_adddup2(&fa, inp[0], STDIN_FILENO);
-	else
-		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO,
-		    "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null",
+	    O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
 	if (quiet_stderr)
 		posix_spawn_file_actions_addopen(&fa, STDERR_FILENO,
@@ -92,67 +81,38 @@ child_run(char *const argv[], char *const envp[], const char *in,
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot run %s: %s", argv[0],
 		    strerror(rc));
-		goto fail_fds;
+		close(outp[0]);
+		close(outp[1]);
+		return -1;
 	}
 	close(outp[1]);
-	outp[1] = -1;
-	if (in != NULL) {
-		close(inp[0]);
-		inp[0] = -1;
-		fcntl(inp[1], F_SETFL, O_NONBLOCK);
-		if (in_len == 0) {
-			close(inp[1]);
-			inp[1] = -1;
-		}
-	}
 
 	for (;;) {
-		struct pollfd pfd[2];
-		long long left = deadline - now_ms();
-		nfds_t nfds = 1;
+		struct pollfd pfd;
+		long long left = deadline - mtime_ms();
 		int pr;
 
 		if (left <= 0) {
 			res->timed_out = 1;
 			break;
 		}
-		pfd[0].fd = outp[0];
-		pfd[0].events = POLLIN;
-		if (inp[1] != -1) {
-			pfd[1].fd = inp[1];
-			pfd[1].events = POLLOUT;
-			nfds = 2;
-		}
-		pr = poll(pfd, nfds, (int)left);
+		pfd.fd = outp[0];
+		pfd.events = POLLIN;
+		pr = poll(&pfd, 1, (int)left);
 		if (pr < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
-		if (nfds == 2 && pfd[1].revents != 0) {
-			ssize_t w = write(inp[1], in + in_off, in_len - in_off);
-
-			if (w > 0)
-				in_off += (size_t)w;
-			if (w < 0 && errno != EAGAIN && errno != EINTR)
-				in_off = in_len;       /* reader went away */
-			if (in_off == in_len) {
-				close(inp[1]);
-				inp[1] = -1;
-			}
-		}
-		if (pfd[0].revents != 0) {
+		if (pfd.revents != 0) {
 			ssize_t r;
 
 			if (res->out_len + 4096 + 1 > cap) {
 				size_t ncap = cap ? cap * 2 : 16384;
-				char *n;
 
 				if (ncap > out_cap + 4096 + 1)
 					ncap = out_cap + 4096 + 1;
-				if ((n = realloc(res->out, ncap)) == NULL)
-					break;
-				res->out = n;
+				res->out = xreallocarray(res->out, ncap, 1);
 				cap = ncap;
 			}
 			r = read(outp[0], res->out + res->out_len, 4096);
@@ -171,8 +131,6 @@ child_run(char *const argv[], char *const envp[], const char *in,
 	if (res->timed_out || res->truncated)
 		kill(-pid, SIGKILL);
 	close(outp[0]);
-	if (inp[1] != -1)
-		close(inp[1]);
 	/* The pipe closed, but the child may linger: it gets the rest of its
 	 * time, then the same fate as a child that printed nothing. */
 	for (;;) {
@@ -184,7 +142,7 @@ child_run(char *const argv[], char *const envp[], const char *in,
 			wstatus = 255 << 8;
 			break;
 		}
-		if (w == 0 && now_ms() >= deadline && !res->timed_out) {
+		if (w == 0 && mtime_ms() >= deadline && !res->timed_out) {
 			res->timed_out = 1;
 			kill(-pid, SIGKILL);
 		}
@@ -198,21 +156,8 @@ child_run(char *const argv[], char *const envp[], const char *in,
 	if (res->timed_out || res->truncated)
 		kill(-pid, SIGKILL);
 	res->status = child_status(wstatus);
-	if (res->out == NULL && (res->out = malloc(1)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (res->out == NULL)
+		res->out = xmalloc(1);
 	res->out[res->out_len] = '\0';
 	return 0;
-
-fail_fds:
-	if (outp[0] != -1)
-		close(outp[0]);
-	if (outp[1] != -1)
-		close(outp[1]);
-	if (inp[0] != -1)
-		close(inp[0]);
-	if (inp[1] != -1)
-		close(inp[1]);
-	return -1;
 }

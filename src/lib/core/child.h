@@ -13,14 +13,14 @@ struct child_result {
 	int truncated;     /* output exceeded the cap (the child was killed) */
 };
 
-/* argv[0] is a path (no PATH search). stdin is /dev/null unless in is
- * given (written fully, then closed); stderr is inherited unless
- * quiet_stderr. envp NULL means a minimal environment (PATH, LANG=C).
+/* argv[0] is a path (no PATH search). stdin is /dev/null; stderr is
+ * inherited unless quiet_stderr. envp NULL means a minimal environment
+ * (PATH, LANG=C).
  * Returns 0 when the program ran (look at status), -1 with a reason in err
  * when it could not be started. */
-int child_run(char *const argv[], char *const envp[], const char *in,
-    size_t in_len, int timeout_ms, size_t out_cap, int quiet_stderr,
-    struct child_result *res, char *err, size_t errlen);
+int child_run(char *const argv[], char *const envp[], int timeout_ms,
+    size_t out_cap, int quiet_stderr, struct child_result *res, char *err,
+    size_t errlen);
 void child_result_free(struct child_result *res);
 
 #endif

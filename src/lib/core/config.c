@@ -11,6 +11,7 @@
 #include <ini.h>
 
 #include "core/config.h"
+#include "core/xmalloc.h"
 
 enum cfg_type { T_BOOL, T_INT, T_STR, T_PATH, T_BACKEND };
 
@@ -74,8 +75,8 @@ set_str(char **slot, const char *value)
 {
 	char *copy = NULL;
 
-	if (value != NULL && *value != '\0' && (copy = strdup(value)) == NULL)
-		abort();
+	if (value != NULL && *value != '\0')
+		copy = xstrdup(value);
 	free(*slot);
 	*slot = copy;
 }

@@ -15,7 +15,12 @@ void log_init(const char *progname);
 /* Debug events are logged (and echoed to stderr when stderr_too). */
 void log_set_debug(bool on);
 bool log_debug_enabled(void);
-/* The datagram socket syslog lines are sent to; default "/dev/log". */
+/* The datagram socket syslog lines are sent to; default "/dev/log". A
+ * line waits a moment (log.c: LOG_SEND_WAIT_MS) when the daemon's queue is
+ * full, so that a burst of audit lines is not lost; a daemon that stays
+ * stuck (or absent) is not waited for again, and the lines lost meanwhile
+ * are counted in one "N log lines dropped" line once it reads again
+ * (a new socket starts a new count). */
 void log_set_socket(const char *path);
 /* Debug events are echoed to stderr when it is a terminal, unless turned
  * off here (sercon-host-shell: its stderr is the user's console). */
@@ -31,8 +36,9 @@ void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
  * the same message at error level. */
 void log_user_error(const char *fmt, ...) LOG_PRINTF(1, 2);
 
-/* Formats one event into buf: control characters and bytes >= 0x7f that are
- * not valid UTF-8 are escaped, never copied. Exposed for the unit tests. */
-void log_format_line(char *buf, size_t len, const char *fmt, va_list ap);
+/* log_user_error, then exit(1): for the one failure no caller can handle
+ * (xmalloc.c: out of memory). */
+void log_fatal(const char *fmt, ...) LOG_PRINTF(1, 2)
+    __attribute__((noreturn));
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/sshkey.h"
+#include "core/xmalloc.h"
 
 struct key_kind {
 	const char *type;
@@ -69,8 +70,7 @@ sshkey_b64_decode(const char *s, unsigned char **out)
 		return -1;
 	if (s[n - 1] == '=')
 		pad = s[n - 2] == '=' ? 2 : 1;
-	if ((buf = malloc(n / 4 * 3)) == NULL)
-		return -1;
+	buf = xmalloc(n / 4 * 3);
 	for (i = 0; i < n; i += 4) {
 		int v[4], k;
 		uint32_t w;
@@ -219,11 +219,8 @@ sshkey_parse_line(const char *line, char **type, char **blob, char *err,
 		snprintf(err, errlen, "key is too long");
 		return -1;
 	}
-	if ((*type = strndup(t, tlen)) == NULL ||
-	    (*blob = strndup(b, blen)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
+	*type = xstrndup(t, tlen);
+	*blob = xstrndup(b, blen);
 	if (sshkey_check(*type, *blob, err, errlen) != 0)
 		goto fail;
 	return 0;

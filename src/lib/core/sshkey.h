@@ -23,6 +23,13 @@ int sshkey_check(const char *type, const char *blob, char *err,
 int sshkey_parse_line(const char *line, char **type, char **blob, char *err,
     size_t errlen);
 
+/* "SHA256:<unpadded base64 of the SHA-256 of the key blob>", as
+ * ssh-keygen -l prints it, of the base64 blob (canonical, as
+ * sshkey_b64_decode takes it). Malloc'd, or NULL when blob is not base64.
+ * In sshkey_fp.c, so that the programs that never need it link no
+ * libcrypto. */
+char *sshkey_fingerprint(const char *blob);
+
 /* Decodes base64 (with padding, no blanks) into a malloc'd buffer.
  * Returns the length, or -1 when s is not canonical base64. */
 long sshkey_b64_decode(const char *s, unsigned char **out);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/text.h"
+#include "core/xmalloc.h"
 
 /* Length of the well-formed UTF-8 sequence at s (2..4), 0 if there is none.
  * Overlong forms, surrogates and C1 controls are refused. */
@@ -110,11 +111,10 @@ char *
 text_safe(const char *s)
 {
 	size_t len = strlen(s) * 4 + 1;
-	char *out = malloc(len);
+	char *out = xmalloc(len);
 	bool cut;
 
-	if (out != NULL)
-		escape_into(out, len, s, &cut);
+	escape_into(out, len, s, &cut);
 	return out;
 }
 
@@ -131,10 +131,8 @@ text_pct_encode(const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)s;
-	char *out = malloc(strlen(s) * 3 + 1), *o = out;
+	char *out = xmalloc(strlen(s) * 3 + 1), *o = out;
 
-	if (out == NULL)
-		return NULL;
 	for (; *p != '\0'; p++) {
 		if (pct_keep(*p)) {
 			*o++ = (char)*p;
@@ -163,10 +161,8 @@ hexval(char c)
 char *
 text_pct_decode(const char *s)
 {
-	char *out = malloc(strlen(s) + 1), *o = out;
+	char *out = xmalloc(strlen(s) + 1), *o = out;
 
-	if (out == NULL)
-		return NULL;
 	for (; *s != '\0'; s++) {
 		if (*s == '%') {
 			int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);

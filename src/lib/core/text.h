@@ -12,8 +12,7 @@
 
 /* Safe for a terminal: printable ASCII and well-formed UTF-8 (but not C1
  * controls, bidi overrides or other invisible format characters) pass; other
- * bytes become \n, \t, \\ or \xNN. Returns a malloc'd string (NULL only if
- * out of memory). */
+ * bytes become \n, \t, \\ or \xNN. Returns a malloc'd string. */
 char *text_safe(const char *s);
 /* The same into a caller's buffer, truncated with "..." when it does not
  * fit; returns dst. */

@@ -11,8 +11,7 @@
 static void __attribute__((noreturn))
 xmalloc_fail(size_t size)
 {
-	log_error("out of memory (allocating %zu bytes)", size);
-	exit(1);
+	log_fatal("out of memory (allocating %zu bytes)", size);
 }
 
 void *

@@ -13,40 +13,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "core/file.h"
 #include "host/conlock.h"
 #include "core/text.h"
 
 #define CONLOCK_TEXT_MAX 2048
-
-/* mkdir -p, the last component with mode 0700 (the parents 0755). */
-static int
-make_dirs(const char *path, char *err, size_t errlen)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
-		snprintf(err, errlen, "lock directory path is too long");
-		return -1;
-	}
-	for (p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) == -1 && errno != EEXIST) {
-			snprintf(err, errlen, "cannot create %s: %s", buf,
-			    strerror(errno));
-			return -1;
-		}
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) == -1 && errno != EEXIST) {
-		snprintf(err, errlen, "cannot create %s: %s", buf,
-		    strerror(errno));
-		return -1;
-	}
-	return 0;
-}
 
 static void
 copy_decoded(char *dst, size_t len, const char *enc)
@@ -130,8 +101,6 @@ write_holder(int fd, const char *entity_id, const char *entity, time_t now)
 	char text[CONLOCK_TEXT_MAX];
 	int n, rc = -1;
 
-	if (id == NULL || name == NULL)
-		goto out;
 	n = snprintf(text, sizeof(text), "pid=%ld\nsince=%lld\nentityid=%s\n"
 	    "entity=%s\n", (long)getpid(), (long long)now, id, name);
 	if (n < 0 || (size_t)n >= sizeof(text))
@@ -153,7 +122,7 @@ conlock_acquire(struct conlock *lk, const char *lock_dir, const char *console,
 	int fd;
 
 	lk->fd = -1;
-	if (make_dirs(lock_dir, err, errlen) != 0)
+	if (file_mkdir_p(lock_dir, 0700, err, errlen) != 0)
 		return CONLOCK_ERROR;
 	if (snprintf(path, sizeof(path), "%s/%s.lock", lock_dir, console) >=
 	    (int)sizeof(path)) {

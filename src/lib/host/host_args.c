@@ -60,31 +60,16 @@ opt_value(char **argv, int argc, int *i, const char *name, const char **val)
 }
 
 static int
-set_once(char **slot, const char *val, const char *name, char *err,
-    size_t errlen)
-{
-	if (*slot != NULL) {
-		snprintf(err, errlen, "option --%s given twice", name);
-		return -1;
-	}
-	if ((*slot = strdup(val)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-static int
 parse_command(const char *word, struct host_args *a, char *err,
     size_t errlen)
 {
 	enum host_cmd cmd;
 
-	if (!strcmp(word, "connect"))
+	if (!strcmp(word, HOST_CMD_WORD_CONNECT))
 		cmd = HOST_CMD_CONNECT;
-	else if (!strcmp(word, "info"))
+	else if (!strcmp(word, HOST_CMD_WORD_INFO))
 		cmd = HOST_CMD_INFO;
-	else if (!strcmp(word, "help"))
+	else if (!strcmp(word, HOST_CMD_WORD_HELP))
 		cmd = HOST_CMD_HELP;
 	else {
 		snprintf(err, errlen, "unknown command '%.60s'", word);
@@ -105,18 +90,23 @@ parse_word(char **argv, int argc, int *i, struct host_args *a, char *err,
 	const char *val;
 	int m;
 
-	if (!strcmp(argv[*i], "--debug")) {
+	if (!strcmp(argv[*i], "--" HOST_OPT_DEBUG)) {
 		a->debug = true;
 		return 0;
 	}
-	if ((m = opt_value(argv, argc, i, "entity-id", &val)) == 0)
-		m = opt_value(argv, argc, i, "entityid", &val);
+	if ((m = opt_value(argv, argc, i, HOST_OPT_ENTITY_ID, &val)) == 0)
+		m = opt_value(argv, argc, i, HOST_OPT_ENTITYID, &val);
 	if (m == 1)
-		return set_once(&a->entity_id, val, "entity-id", err, errlen);
-	if (m == 0 && (m = opt_value(argv, argc, i, "entity", &val)) == 1)
-		return set_once(&a->entity, val, "entity", err, errlen);
-	if (m == 0 && (m = opt_value(argv, argc, i, "console", &val)) == 1)
-		return set_once(&a->console, val, "console", err, errlen);
+		return args_set_once(&a->entity_id, val, "option --entity-id",
+		    false, err, errlen);
+	if (m == 0 &&
+	    (m = opt_value(argv, argc, i, HOST_OPT_ENTITY, &val)) == 1)
+		return args_set_once(&a->entity, val, "option --entity", false,
+		    err, errlen);
+	if (m == 0 &&
+	    (m = opt_value(argv, argc, i, HOST_OPT_CONSOLE, &val)) == 1)
+		return args_set_once(&a->console, val, "option --console",
+		    false, err, errlen);
 	if (m == -1) {
 		snprintf(err, errlen, "option %.40s needs a value", argv[*i]);
 		return -1;
@@ -128,8 +118,9 @@ parse_word(char **argv, int argc, int *i, struct host_args *a, char *err,
 	return parse_command(argv[*i], a, err, errlen);
 }
 
-/* The sercon proxy percent-encodes the entity (DESIGN.md); an ovirt proxy
- * sends it as it is. A value that decodes to a valid one is taken decoded. */
+/* The sercon proxy percent-encodes the entity (docs/design.md); an ovirt
+ * proxy sends it as it is. A value that decodes to a valid one is taken
+ * decoded. */
 static void
 decode_entity(char **slot, bool (*valid)(const char *))
 {

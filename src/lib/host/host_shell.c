@@ -13,6 +13,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include "core/file.h"
+#include "core/mtime.h"
+#include "core/xmalloc.h"
 #include "host/conlock.h"
 #include "host/host_shell.h"
 #include "core/log.h"
@@ -30,7 +33,7 @@ struct host_session {
 	const char *console;
 	char *log_id, *log_entity;   /* percent-encoded: one token each */
 	char peer[300];
-	struct timespec start;
+	long long start_ms;          /* mtime_ms() when the relay began */
 	int sock;
 	struct conlock lock;
 };
@@ -40,7 +43,7 @@ struct host_session {
 static char *
 audit_field(const char *s)
 {
-	return s != NULL ? text_pct_encode(s) : strdup("-");
+	return s != NULL ? text_pct_encode(s) : xstrdup("-");
 }
 
 /* "ADDR:PORT" of the client from SSH_CONNECTION, or "unknown". */
@@ -212,12 +215,8 @@ host_audit_close(const struct host_session *s, const struct relay *r,
     int con_ep, int status, const char *reason)
 {
 	const struct relay_stats *con = relay_stats(r, con_ep);
-	struct timespec now;
-	double secs;
+	double secs = (double)(mtime_ms() - s->start_ms) / 1e3;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	secs = (double)(now.tv_sec - s->start.tv_sec) +
-	    (double)(now.tv_nsec - s->start.tv_nsec) / 1e9;
 	log_info("console close: console=%s entityid=%s entity=%s peer=%s "
 	    "to_console=%llu from_console=%llu duration=%.3fs status=%d "
 	    "reason=%s", s->console, s->log_id, s->log_entity, s->peer,
@@ -263,10 +262,7 @@ host_relay(struct host_session *s)
 	const char *reason = "error";
 	int user_ep, con_ep, who, status;
 
-	if ((r = relay_new()) == NULL) {
-		log_user_error("out of memory");
-		return HOST_EXIT_FAIL;
-	}
+	r = relay_new();
 	user_ep = relay_add(r, "user", STDIN_FILENO, STDOUT_FILENO,
 	    RELAY_F_END_ON_GONE);
 	con_ep = relay_add(r, "console", s->sock, s->sock, RELAY_F_END_ON_EOF);
@@ -301,11 +297,6 @@ host_connect(const struct sercon_config *cfg, const struct host_args *a)
 	host_peer(s.peer, sizeof(s.peer));
 	s.log_id = audit_field(a->entity_id);
 	s.log_entity = audit_field(a->entity);
-	if (s.log_id == NULL || s.log_entity == NULL) {
-		log_user_error("out of memory");
-		status = HOST_EXIT_FAIL;
-		goto out;
-	}
 	if ((status = host_socket_addr(cfg, s.console, &sa)) != 0)
 		goto out;
 	log_debug("console socket %s", sa.sun_path);
@@ -326,7 +317,7 @@ host_connect(const struct sercon_config *cfg, const struct host_args *a)
 		log_user_error("cannot catch signals: %s", strerror(errno));
 		status = HOST_EXIT_FAIL;
 	} else {
-		clock_gettime(CLOCK_MONOTONIC, &s.start);
+		s.start_ms = mtime_ms();
 		log_info("console open: console=%s entityid=%s entity=%s "
 		    "peer=%s", s.console, s.log_id, s.log_entity, s.peer);
 		status = host_relay(&s);
@@ -342,45 +333,26 @@ out:
 	return status;
 }
 
-/* Reads a small text file into buf, without its trailing newlines. */
-static int
-host_read_file(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
-	buf[n] = '\0';
-	return 0;
-}
-
 static int
 host_info_file(FILE *f, const char *key, const char *pkidir,
     const char *name)
 {
-	char path[4096], *buf, *safe;
-	int rc = 0;
+	char path[4096], err[512], *buf, *safe;
+	size_t len;
 
 	snprintf(path, sizeof(path), "%s/%s", pkidir, name);
-	if ((buf = malloc(HOST_FILE_MAX)) == NULL)
+	if (file_read(path, HOST_FILE_MAX, FILE_NONBLOCK, &buf, &len, NULL,
+	    err, sizeof(err)) != 0) {
+		log_user_error("%s", err);
 		return -1;
-	if (host_read_file(path, buf, HOST_FILE_MAX) != 0) {
-		log_user_error("cannot read %s: %s", path, strerror(errno));
-		rc = -1;
-	} else if ((safe = text_safe(buf)) != NULL) {
-		fprintf(f, "%s=%s\n", key, safe);
-		free(safe);
-	} else
-		rc = -1;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	safe = text_safe(buf);
+	fprintf(f, "%s=%s\n", key, safe);
+	free(safe);
 	free(buf);
-	return rc;
+	return 0;
 }
 
 int

@@ -8,14 +8,7 @@
 #include <stdio.h>
 
 #include "core/config.h"
-
-/* Exit statuses, as documented in sercon-host-shell(8) and DESIGN.md. */
-#define HOST_EXIT_OK          0   /* the user's side closed */
-#define HOST_EXIT_FAIL        1   /* internal error (configuration, I/O) */
-#define HOST_EXIT_USAGE       2
-#define HOST_EXIT_UNAVAILABLE 3   /* console missing, unreadable, bad name */
-#define HOST_EXIT_BUSY        4   /* another session holds the console */
-#define HOST_EXIT_VM_CLOSED   5   /* the VM side closed the console */
+#include "core/contract.h"
 
 enum host_cmd { HOST_CMD_NONE, HOST_CMD_CONNECT, HOST_CMD_INFO, HOST_CMD_HELP };
 

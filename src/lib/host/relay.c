@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include "core/xmalloc.h"
 #include "host/relay.h"
 
 struct relay_ep {
@@ -51,8 +52,7 @@ relay_new(void)
 {
 	struct relay *r;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
+	r = xcalloc(1, sizeof(*r));
 	r->stop_fd = -1;
 	return r;
 }
@@ -140,8 +140,7 @@ relay_link(struct relay *r, int src, int dst, size_t cap)
 	l = &r->link[r->nlink];
 	memset(l, 0, sizeof(*l));
 	l->cap = cap != 0 ? cap : RELAY_BUF_DEFAULT;
-	if ((l->buf = malloc(l->cap)) == NULL)
-		return -1;
+	l->buf = xmalloc(l->cap);
 	l->src = src;
 	l->dst = dst;
 	r->nlink++;

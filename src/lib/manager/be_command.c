@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/evp.h>
 
 #include "core/args.h"
+#include "core/xmalloc.h"
 #include "manager/backend.h"
 #include "core/child.h"
 #include "core/log.h"
@@ -22,28 +22,6 @@ struct be_subst {
 	const char *name;
 	const char *value;
 };
-
-/* "SHA256:<unpadded base64>", as ssh-keygen -l prints it. */
-static char *
-be_command_keyfp(const char *blob)
-{
-	unsigned char *raw = NULL, md[EVP_MAX_MD_SIZE];
-	char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1], *fp = NULL, *eq;
-	unsigned int mdlen = 0;
-	long n;
-
-	if ((n = sshkey_b64_decode(blob, &raw)) < 0)
-		return NULL;
-	if (EVP_Digest(raw, (size_t)n, md, &mdlen, EVP_sha256(), NULL) == 1) {
-		EVP_EncodeBlock((unsigned char *)b64, md, (int)mdlen);
-		if ((eq = strchr(b64, '=')) != NULL)
-			*eq = '\0';
-		if (asprintf(&fp, "SHA256:%s", b64) < 0)
-			fp = NULL;
-	}
-	free(raw);
-	return fp;
-}
 
 static const char *
 be_subst_find(const struct be_subst *subst, const char *name, size_t len)
@@ -63,10 +41,9 @@ be_command_word(const char *word, const struct be_subst *subst, char *err,
 {
 	size_t len = 0, cap = strlen(word) + 1;
 	const char *p = word, *close, *val;
-	char *out, *n;
+	char *out;
 
-	if ((out = malloc(cap)) == NULL)
-		goto oom;
+	out = xmalloc(cap);
 	while (*p != '\0') {
 		const char *piece = p;
 		size_t plen = 1;
@@ -88,20 +65,13 @@ be_command_word(const char *word, const struct be_subst *subst, char *err,
 			p++;
 		if (len + plen + 1 > cap) {
 			cap = (len + plen + 1) * 2;
-			if ((n = realloc(out, cap)) == NULL) {
-				free(out);
-				goto oom;
-			}
-			out = n;
+			out = xreallocarray(out, cap, 1);
 		}
 		memcpy(out + len, piece, plen);
 		len += plen;
 	}
 	out[len] = '\0';
 	return out;
-oom:
-	snprintf(err, errlen, "out of memory");
-	return NULL;
 }
 
 static void
@@ -140,11 +110,7 @@ be_command_argv(const char *what, const char *template,
 		args_free(words);
 		return NULL;
 	}
-	if ((argv = calloc((size_t)argc + 1, sizeof(*argv))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		args_free(words);
-		return NULL;
-	}
+	argv = xcalloc((size_t)argc + 1, sizeof(*argv));
 	for (i = 0; i < argc; i++) {
 		if ((argv[i] = be_command_word(words[i], subst, why,
 		    sizeof(why))) == NULL) {
@@ -173,7 +139,7 @@ be_command_run(const struct sercon_config *cfg, const char *what,
 	    errlen)) == NULL)
 		return -1;
 	log_debug("command: running %s %s", what, argv[0]);
-	if (child_run(argv, NULL, NULL, 0, cfg->timeout * 1000,
+	if (child_run(argv, NULL, cfg->timeout * 1000,
 	    BE_COMMAND_OUT_MAX, 1, res, why, sizeof(why)) != 0)
 		snprintf(err, errlen, "%s: %s", what, why);
 	else if (res->timed_out)
@@ -201,7 +167,7 @@ be_command_keys(const struct sercon_config *cfg, const char *type,
 	char *fp = NULL;
 	int rc;
 
-	if (blob != NULL && (fp = be_command_keyfp(blob)) == NULL) {
+	if (blob != NULL && (fp = sshkey_fingerprint(blob)) == NULL) {
 		snprintf(err, errlen, "the offered key is not valid base64");
 		return -1;
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/xmalloc.h"
 #include "manager/backend.h"
 #include "manager/http.h"
 #include "core/log.h"
@@ -22,11 +23,7 @@ be_engine_url(const char *base)
 {
 	size_t n = strlen(base);
 	const char *sep = n > 0 && base[n - 1] == '/' ? "" : "/";
-	char *url;
-
-	if (asprintf(&url, "%s%s%s", base, sep, BE_ENGINE_SERVICE) < 0)
-		return NULL;
-	return url;
+	return xasprintf("%s%s%s", base, sep, BE_ENGINE_SERVICE);
 }
 
 static void
@@ -63,11 +60,11 @@ be_engine_call(const struct sercon_config *cfg, const char *user_id,
 	if ((signer = ticket_signer_load(cfg->ticket_certificate,
 	    cfg->ticket_key, err, errlen)) == NULL)
 		return -1;
-	if ((data = mgr_json_engine_request(user_id)) == NULL ||
-	    (url = be_engine_url(cfg->engine_url)) == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if ((data = mgr_json_engine_request(user_id)) == NULL) {
+		snprintf(err, errlen, "cannot encode the engine request");
 		goto done;
 	}
+	url = be_engine_url(cfg->engine_url);
 	if ((ticket = ticket_encode(signer, data, time(NULL), err,
 	    errlen)) == NULL)
 		goto done;

@@ -1,4 +1,4 @@
-/* be_file.c: backend "file", the inventory JSON of DESIGN.md (jansson).
+/* be_file.c: backend "file", the inventory JSON of docs/design.md (jansson).
  * Validation is strict and local to each entry: an unknown or ill-typed
  * field, or an invalid key, skips that entry or key (logged with the file,
  * the entry and the field) and the rest of the inventory keeps working. */
@@ -8,11 +8,16 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "core/file.h"
+#include "core/xmalloc.h"
 #include "manager/backend.h"
 #include "core/log.h"
 #include "manager/inventory.h"
 #include "core/sshkey.h"
 #include "core/text.h"
+
+/* Far beyond any real inventory; a bound on what a mistake can cost. */
+#define INV_FILE_MAX ((size_t)1 << 30)
 
 struct inv_ctx {
 	const char *file;
@@ -94,7 +99,7 @@ str_field(struct inv_ctx *c, const char *entry, json_t *obj, const char *name,
 static bool
 valid_id_not_everyone(const char *s)
 {
-	return text_valid_entity_id(s) && strcmp(s, INV_EVERYONE) != 0;
+	return text_valid_entity_id(s) && strcmp(s, SERCON_EVERYONE) != 0;
 }
 
 static void
@@ -193,9 +198,7 @@ console_users(struct inv_ctx *c, const char *entry, json_t *users,
 		skip(c, entry, "is not an array", "users");
 		return -1;
 	}
-	if ((ic->users = calloc(json_array_size(users) + 1,
-	    sizeof(char *))) == NULL)
-		abort();
+	ic->users = xcalloc(json_array_size(users) + 1, sizeof(char *));
 	json_array_foreach(users, j, u) {
 		const char *s = json_string_value(u);
 
@@ -204,8 +207,7 @@ console_users(struct inv_ctx *c, const char *entry, json_t *users,
 			skip(c, entry, "has an invalid element", "users");
 			return -1;
 		}
-		if ((ic->users[ic->nusers++] = strdup(s)) == NULL)
-			abort();
+		ic->users[ic->nusers++] = xstrdup(s);
 	}
 	return 0;
 }
@@ -276,12 +278,8 @@ parse_console(struct inv_ctx *c, json_t *o, size_t i)
 	}
 	if (inv->nconsoles == inv->cap) {
 		size_t ncap = inv->cap ? inv->cap * 2 : 16;
-		struct inv_console *n = reallocarray(inv->consoles, ncap,
-		    sizeof(*n));
-
-		if (n == NULL)
-			abort();
-		inv->consoles = n;
+		inv->consoles = xreallocarray(inv->consoles, ncap,
+		    sizeof(*inv->consoles));
 		inv->cap = ncap;
 	}
 	inv->consoles[inv->nconsoles++] = ic;
@@ -350,48 +348,16 @@ int
 inv_load(const char *path, struct inventory *inv, struct stat *st,
     char *err, size_t errlen)
 {
-	FILE *f;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, r;
+	char *buf, why[512];
+	size_t len;
 	int rc;
 
 	memset(inv, 0, sizeof(*inv));
-	if ((f = fopen(path, "re")) == NULL) {
-		snprintf(err, errlen, "cannot read inventory %s: %s", path,
-		    strerror(errno));
+	if (file_read(path, INV_FILE_MAX, 0, &buf, &len, st, why,
+	    sizeof(why)) != 0) {
+		snprintf(err, errlen, "inventory: %s", why);
 		return -1;
 	}
-	if (st != NULL && fstat(fileno(f), st) != 0) {
-		snprintf(err, errlen, "cannot stat inventory %s: %s", path,
-		    strerror(errno));
-		fclose(f);
-		return -1;
-	}
-	for (;;) {
-		if (cap - len < 65536) {
-			char *n;
-
-			cap = cap ? cap * 2 : 131072;
-			if ((n = realloc(buf, cap)) == NULL) {
-				free(buf);
-				fclose(f);
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-			buf = n;
-		}
-		r = fread(buf + len, 1, cap - len, f);
-		len += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "cannot read inventory %s", path);
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
 	rc = inv_parse(buf, len, path, inv, err, errlen);
 	free(buf);
 	return rc;
@@ -409,7 +375,7 @@ inv_consoles_for(const struct inventory *inv, const char *entity_id,
 
 		for (j = 0; j < ic->nusers; j++)
 			if (!strcmp(ic->users[j], entity_id) ||
-			    !strcmp(ic->users[j], INV_EVERYONE))
+			    !strcmp(ic->users[j], SERCON_EVERYONE))
 				break;
 		if (j == ic->nusers)
 			continue;

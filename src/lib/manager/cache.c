@@ -19,6 +19,8 @@
 #include <openssl/rand.h>
 
 #include "core/atomic.h"
+#include "core/file.h"
+#include "core/xmalloc.h"
 #include "manager/cache.h"
 #include "core/log.h"
 #include "core/text.h"
@@ -64,44 +66,19 @@ cache_path(const struct sercon_config *cfg, const char *entity_id,
 	return 0;
 }
 
-/* Reads a whole regular file (no symlinks) of at most max bytes. */
+/* Reads a whole regular file (no symlinks) of at most max bytes; *errnop
+ * is ENOENT when there is none. */
 static char *
 cache_slurp(const char *path, size_t max, size_t *lenp, int *errnop)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t r;
-	int fd;
+	char *buf, why[256];
 
 	*errnop = 0;
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	if (file_read(path, max, FILE_NOFOLLOW | FILE_NONBLOCK | FILE_REGULAR,
+	    &buf, lenp, NULL, why, sizeof(why)) != 0) {
 		*errnop = errno;
 		return NULL;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size > max ||
-	    (buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		*errnop = EINVAL;
-		close(fd);
-		return NULL;
-	}
-	while (len < (size_t)st.st_size) {
-		r = read(fd, buf + len, (size_t)st.st_size - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	if (len != (size_t)st.st_size) {
-		*errnop = EIO;
-		free(buf);
-		return NULL;
-	}
-	buf[len] = '\0';
-	*lenp = len;
 	return buf;
 }
 
@@ -201,7 +178,6 @@ cache_store(const struct sercon_config *cfg, const char *entity_id,
 	unsigned char key[CACHE_KEY_LEN];
 	char path[PATH_MAX], mac[2 * EVP_MAX_MD_SIZE + 1], werr[256];
 	char *body = NULL, *file = NULL;
-	int n;
 
 	if (cache_path(cfg, entity_id, path, sizeof(path)) != 0 ||
 	    cache_key(cfg, key) != 0) {
@@ -210,15 +186,15 @@ cache_store(const struct sercon_config *cfg, const char *entity_id,
 		return;
 	}
 	if ((body = cache_body(entity_id, l, now)) == NULL ||
-	    cache_mac(key, body, strlen(body), mac) != 0 ||
-	    (n = asprintf(&file, "%smac %s\n%s", CACHE_MAGIC, mac,
-	    body)) < 0) {
-		file = NULL;
+	    cache_mac(key, body, strlen(body), mac) != 0) {
 		log_warn("cache: cannot encode the console list of entity %s",
 		    entity_id);
-	} else if (atomic_write(path, file, (size_t)n, 0600, (uid_t)-1,
-	    (gid_t)-1, werr, sizeof(werr)) != 0)
-		log_warn("cache: %s", werr);
+	} else {
+		file = xasprintf("%smac %s\n%s", CACHE_MAGIC, mac, body);
+		if (atomic_write(path, file, strlen(file), 0600, (uid_t)-1,
+		    (gid_t)-1, 0, werr, sizeof(werr)) != 0)
+			log_warn("cache: %s", werr);
+	}
 	OPENSSL_cleanse(key, sizeof(key));
 	free(body);
 	free(file);

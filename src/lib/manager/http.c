@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <curl/curl.h>
 
+#include "core/xmalloc.h"
 #include "manager/http.h"
 
 struct http_sink {
@@ -119,7 +120,6 @@ http_write(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct http_sink *s = arg;
 	size_t n = size * nmemb;
-	char *nb;
 
 	if (n > s->max - s->len) {
 		s->too_big = true;
@@ -132,9 +132,7 @@ http_write(char *data, size_t size, size_t nmemb, void *arg)
 			ncap *= 2;
 		if (ncap > s->max + 1)
 			ncap = s->max + 1;
-		if ((nb = realloc(s->buf, ncap)) == NULL)
-			return 0;
-		s->buf = nb;
+		s->buf = xreallocarray(s->buf, ncap, 1);
 		s->cap = ncap;
 	}
 	memcpy(s->buf + s->len, data, n);
@@ -272,10 +270,8 @@ http_post(const struct http_post *req, struct http_reply *reply, char *err,
 		    req->url, status);
 		goto out;
 	}
-	if (sink.buf == NULL && (sink.buf = calloc(1, 1)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
+	if (sink.buf == NULL)
+		sink.buf = xcalloc(1, 1);
 	reply->body = sink.buf;
 	reply->len = sink.len;
 	sink.buf = NULL;

@@ -1,19 +1,18 @@
-/* inventory.h: the inventory file of backend "file" (DESIGN.md), parsed and
- * validated in full. be_file.c implements it; manager.c builds the key
- * index from it. */
+/* inventory.h: the inventory file of backend "file" (docs/design.md),
+ * parsed and validated in full. be_file.c implements it; manager.c builds
+ * the key index from it. */
 #ifndef SERCON_INVENTORY_H
 #define SERCON_INVENTORY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
+#include "core/contract.h"
 #include "manager/manager.h"
-
-#define INV_EVERYONE "*"       /* in a console's users: every entity */
 
 struct inv_console {
 	struct mgr_console c;
-	char **users;          /* entity ids, or INV_EVERYONE */
+	char **users;          /* entity ids, or SERCON_EVERYONE */
 	size_t nusers;
 };
 

@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "core/atomic.h"
+#include "core/xmalloc.h"
 #include "manager/keyindex.h"
 
 #define KIDX_MAGIC "SRCNIDX1"
@@ -82,47 +84,39 @@ struct buf {
 	size_t len, cap;
 };
 
-static int
+static void
 buf_reserve(struct buf *b, size_t more)
 {
-	if (b->cap - b->len >= more)
-		return 0;
 	while (b->cap - b->len < more) {
 		size_t ncap = b->cap ? b->cap * 2 : 65536;
-		unsigned char *n = realloc(b->p, ncap);
 
-		if (n == NULL)
-			return -1;
-		b->p = n;
+		b->p = xreallocarray(b->p, ncap, 1);
 		b->cap = ncap;
 	}
-	return 0;
 }
 
-static int
+static void
 buf_add(struct buf *b, const void *data, size_t len)
 {
-	if (buf_reserve(b, len) != 0)
-		return -1;
+	buf_reserve(b, len);
 	memcpy(b->p + b->len, data, len);
 	b->len += len;
-	return 0;
 }
 
-static int
+static void
 buf_str(struct buf *b, const char *s)
 {
-	return buf_add(b, s, strlen(s) + 1);
+	buf_add(b, s, strlen(s) + 1);
 }
 
 /* Opens a record: room for its length and checksum, filled by rec_end. */
-static int
+static void
 rec_begin(struct buf *b, size_t *start)
 {
 	uint32_t zero[2] = { 0, 0 };
 
 	*start = b->len;
-	return buf_add(b, zero, sizeof(zero));
+	buf_add(b, zero, sizeof(zero));
 }
 
 static void
@@ -155,75 +149,6 @@ sort_item_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-kidx_commit(const char *path, const struct buf *b, char *err, size_t errlen)
-{
-	char tmp[4096];
-	int fd, saved;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path,
-	    (long)getpid()) >= sizeof(tmp)) {
-		snprintf(err, errlen, "index path too long");
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		saved = errno;
-		snprintf(err, errlen, "cannot create %s: %s", tmp,
-		    strerror(saved));
-		errno = saved;
-		return -1;
-	}
-	/* No fsync: the index can always be made again from its source, and
-	 * a file torn by a crash fails its size and checksum checks. */
-	if (write_all(fd, b->p, b->len) != 0) {
-		saved = errno;
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
-		    strerror(saved));
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		saved = errno;
-		snprintf(err, errlen, "cannot write %s: %s", tmp,
-		    strerror(saved));
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		saved = errno;
-		snprintf(err, errlen, "cannot rename %s: %s", tmp,
-		    strerror(saved));
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	(void)unlink(tmp);
-	errno = saved;
-	return -1;
-}
-
 int
 kidx_write(const char *path, const struct kidx_source *src,
     const struct mgr_key_list *keys, const struct mgr_console_list *consoles,
@@ -237,9 +162,8 @@ kidx_write(const char *path, const struct kidx_source *src,
 	size_t i, j, nents = 0, start;
 	int rc = -1;
 
-	if ((ks = calloc(keys->n + 1, sizeof(*ks))) == NULL ||
-	    (gs = calloc(ngrants + 1, sizeof(*gs))) == NULL)
-		goto oom;
+	ks = xcalloc(keys->n + 1, sizeof(*ks));
+	gs = xcalloc(ngrants + 1, sizeof(*gs));
 	for (i = 0; i < keys->n; i++) {
 		ks[i].hash = str_hash(keys->v[i].blob);
 		ks[i].idx = i;
@@ -277,9 +201,7 @@ kidx_write(const char *path, const struct kidx_source *src,
 	h.contab_off = h.keytab_off + keys->n * sizeof(struct kidx_entry);
 	h.nents = nents;
 	h.enttab_off = h.contab_off + nconsoles * sizeof(uint64_t);
-	if (buf_reserve(&b, h.enttab_off + nents * sizeof(struct kidx_entry))
-	    != 0)
-		goto oom;
+	buf_reserve(&b, h.enttab_off + nents * sizeof(struct kidx_entry));
 	b.len = h.enttab_off + nents * sizeof(struct kidx_entry);
 	memset(b.p, 0, b.len);
 
@@ -287,11 +209,11 @@ kidx_write(const char *path, const struct kidx_source *src,
 		const struct mgr_key *k = &keys->v[ks[i].idx];
 		struct kidx_entry e = { ks[i].hash, b.len };
 
-		if (rec_begin(&b, &start) != 0 ||
-		    buf_str(&b, k->entity_id) != 0 ||
-		    buf_str(&b, k->entity) != 0 || buf_str(&b, k->type) != 0 ||
-		    buf_str(&b, k->blob) != 0)
-			goto oom;
+		rec_begin(&b, &start);
+		buf_str(&b, k->entity_id);
+		buf_str(&b, k->entity);
+		buf_str(&b, k->type);
+		buf_str(&b, k->blob);
 		rec_end(&b, start);
 		memcpy(b.p + h.keytab_off + i * sizeof(e), &e, sizeof(e));
 	}
@@ -299,10 +221,11 @@ kidx_write(const char *path, const struct kidx_source *src,
 		const struct mgr_console *c = &consoles->v[i];
 		uint64_t off = b.len;
 
-		if (rec_begin(&b, &start) != 0 || buf_str(&b, c->vm_id) != 0 ||
-		    buf_str(&b, c->vm_name) != 0 || buf_str(&b, c->host) != 0 ||
-		    buf_str(&b, c->console) != 0)
-			goto oom;
+		rec_begin(&b, &start);
+		buf_str(&b, c->vm_id);
+		buf_str(&b, c->vm_name);
+		buf_str(&b, c->host);
+		buf_str(&b, c->console);
 		rec_end(&b, start);
 		memcpy(b.p + h.contab_off + i * sizeof(off), &off,
 		    sizeof(off));
@@ -315,14 +238,13 @@ kidx_write(const char *path, const struct kidx_source *src,
 		while (k < ngrants && !strcmp(gs[k].name, gs[i].name))
 			k++;
 		n = (uint32_t)(k - i);
-		if (rec_begin(&b, &start) != 0 || buf_str(&b, gs[i].name) != 0 ||
-		    buf_add(&b, &n, sizeof(n)) != 0)
-			goto oom;
+		rec_begin(&b, &start);
+		buf_str(&b, gs[i].name);
+		buf_add(&b, &n, sizeof(n));
 		for (; i < k; i++) {
 			uint32_t c = (uint32_t)grants[gs[i].idx].console;
 
-			if (buf_add(&b, &c, sizeof(c)) != 0)
-				goto oom;
+			buf_add(&b, &c, sizeof(c));
 		}
 		rec_end(&b, start);
 		memcpy(b.p + h.enttab_off + j * sizeof(e), &e, sizeof(e));
@@ -330,11 +252,10 @@ kidx_write(const char *path, const struct kidx_source *src,
 	h.file_size = b.len;
 	h.check = kidx_hash(&h, offsetof(struct kidx_header, check));
 	memcpy(b.p, &h, sizeof(h));
-	rc = kidx_commit(path, &b, err, errlen);
-	goto out;
-oom:
-	snprintf(err, errlen, "out of memory");
-	errno = ENOMEM;
+	/* No fsync: the index can always be made again from its source, and
+	 * a file torn by a crash fails its size and checksum checks. */
+	rc = atomic_write(path, b.p, b.len, 0640, (uid_t)-1, (gid_t)-1,
+	    ATOMIC_NOFSYNC, err, errlen);
 out:
 	free(ks);
 	free(gs);
@@ -412,11 +333,7 @@ kidx_open(const char *path, struct kidx **out, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: header is not valid", path);
 		return KIDX_CORRUPT;
 	}
-	if ((k = calloc(1, sizeof(*k))) == NULL) {
-		close(fd);
-		snprintf(err, errlen, "out of memory");
-		return KIDX_CORRUPT;
-	}
+	k = xcalloc(1, sizeof(*k));
 	k->fd = fd;
 	k->len = (size_t)st.st_size;
 	k->h = h;
@@ -481,11 +398,7 @@ record(struct kidx *k, uint64_t off, const unsigned char **payload,
 	if (k->len - off - 8 < hdr[0])
 		return -1;
 	if (hdr[0] + 1 > k->reccap) {
-		unsigned char *n = realloc(k->rec, (size_t)hdr[0] + 1);
-
-		if (n == NULL)
-			return -1;
-		k->rec = n;
+		k->rec = xreallocarray(k->rec, (size_t)hdr[0] + 1, 1);
 		k->reccap = (size_t)hdr[0] + 1;
 	}
 	if (kread(k, off + 8, k->rec, hdr[0]) != 0 ||
@@ -574,8 +487,7 @@ load_whole(struct kidx *k)
 
 	if (k->whole != NULL)
 		return 0;
-	if ((buf = malloc(k->len)) == NULL)
-		return -1;
+	buf = xmalloc(k->len);
 	if (kread(k, 0, buf, k->len) != 0) {
 		free(buf);
 		return -1;
@@ -680,8 +592,7 @@ entity_consoles(struct kidx *k, const char *entity_id,
 		if (strcmp(name, entity_id) != 0)
 			continue;
 		/* the record buffer is reused by console_at: copy */
-		if ((idx = malloc((size_t)n * 4 + 1)) == NULL)
-			return corrupt(err, errlen, "out of memory");
+		idx = xmalloc((size_t)n * 4 + 1);
 		memcpy(idx, rest + 4, (size_t)n * 4);
 		for (j = 0; j < n; j++) {
 			if ((st = console_at(k, idx[j], out, err, errlen)) !=
@@ -706,8 +617,8 @@ kidx_find_consoles(struct kidx *k, const char *entity_id,
 	if (!kidx_has_consoles(k))
 		return corrupt(err, errlen, "no consoles in this index");
 	if ((st = entity_consoles(k, entity_id, out, err, errlen)) != KIDX_OK ||
-	    (strcmp(entity_id, KIDX_EVERYONE) != 0 &&
-	    (st = entity_consoles(k, KIDX_EVERYONE, out, err, errlen)) !=
+	    (strcmp(entity_id, SERCON_EVERYONE) != 0 &&
+	    (st = entity_consoles(k, SERCON_EVERYONE, out, err, errlen)) !=
 	    KIDX_OK)) {
 		mgr_console_list_free(out);
 		return st;

@@ -12,9 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "core/contract.h"
 #include "manager/manager.h"
-
-#define KIDX_EVERYONE "*"      /* grant entity meaning every entity */
 
 /* What the index was built from: the inventory's identity (backend file)
  * or the time of the manager's answer (remote backends), and a tag
@@ -25,7 +24,7 @@ struct kidx_source {
 	int64_t built_at;      /* unix time */
 };
 
-/* entity_id (or KIDX_EVERYONE) may use consoles->v[console]. */
+/* entity_id (or SERCON_EVERYONE) may use consoles->v[console]. */
 struct kidx_grant {
 	const char *entity_id;
 	size_t console;

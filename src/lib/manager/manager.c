@@ -23,6 +23,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "core/mtime.h"
+#include "core/xmalloc.h"
 #include "manager/backend.h"
 #include "core/child.h"
 #include "manager/mgr_json.h"
@@ -36,16 +38,6 @@
 
 /* ---- list helpers ------------------------------------------------------ */
 
-static char *
-xstrdup(const char *s)
-{
-	char *p = strdup(s);
-
-	if (p == NULL)
-		abort();
-	return p;
-}
-
 /* Room for one more element in a list of n of cap; doubles as needed. */
 static void *
 grow(void *v, size_t *cap, size_t n, size_t size)
@@ -55,8 +47,7 @@ grow(void *v, size_t *cap, size_t n, size_t size)
 	if (n < *cap)
 		return v;
 	ncap = *cap ? *cap * 2 : 8;
-	if ((v = reallocarray(v, ncap, size)) == NULL)
-		abort();
+	v = xreallocarray(v, ncap, size);
 	*cap = ncap;
 	return v;
 }
@@ -169,15 +160,6 @@ mgr_console_list_free(struct mgr_console_list *l)
 
 /* ---- shared pieces --------------------------------------------------- */
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 cache_path(const struct sercon_config *cfg, const char *name, char *buf,
     size_t len)
@@ -195,7 +177,7 @@ static int
 lock_take(const struct sercon_config *cfg, const char *name)
 {
 	char path[PATH_MAX];
-	long long deadline = mono_ms() + (long long)cfg->timeout * 1000;
+	long long deadline = mtime_ms() + (long long)cfg->timeout * 1000;
 	int fd;
 
 	if (cache_path(cfg, name, path, sizeof(path)) != 0) {
@@ -209,7 +191,7 @@ lock_take(const struct sercon_config *cfg, const char *name)
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 
 		if ((errno != EWOULDBLOCK && errno != EINTR) ||
-		    mono_ms() >= deadline) {
+		    mtime_ms() >= deadline) {
 			close(fd);
 			return -2;
 		}
@@ -333,17 +315,10 @@ file_index_write(const struct sercon_config *cfg, const char *path,
 
 	for (i = 0; i < inv->nconsoles; i++)
 		n += inv->consoles[i].nusers;
-	if ((grants = calloc(n + 1, sizeof(*grants))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	grants = xcalloc(n + 1, sizeof(*grants));
 	/* the index's console table shares the inventory's strings */
 	cons.n = cons.cap = inv->nconsoles;
-	if ((cons.v = calloc(inv->nconsoles + 1, sizeof(*cons.v))) == NULL) {
-		free(grants);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	cons.v = xcalloc(inv->nconsoles + 1, sizeof(*cons.v));
 	for (i = 0; i < inv->nconsoles; i++) {
 		cons.v[i] = inv->consoles[i].c;
 		for (j = 0; j < inv->consoles[i].nusers; j++) {
@@ -516,7 +491,7 @@ fetch_run(const struct sercon_config *cfg, char *const argv[],
     struct child_result *res, char *err, size_t errlen)
 {
 	/* the fetcher enforces the manager timeout; this is a backstop */
-	if (child_run(argv, NULL, NULL, 0, cfg->timeout * 1000 + 2000,
+	if (child_run(argv, NULL, cfg->timeout * 1000 + 2000,
 	    FETCH_OUT_MAX, 0, res, err, errlen) != 0)
 		return -1;
 	if (res->timed_out)

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "manager/mgr_json.h"
 #include "core/sshkey.h"
 #include "core/text.h"
@@ -149,11 +150,7 @@ mgr_json_key_entry(struct mgr_key_list *out, size_t i, json_t *e,
 			n--;
 		if (n == 0 || strspn(p, " \t") >= n)
 			continue;
-		if ((line = strndup(p, n)) == NULL) {
-			mgr_json_skip(skipped, "manager keys[%zu] skipped: out "
-			    "of memory", i);
-			return;
-		}
+		line = xstrndup(p, n);
 		mgr_json_key_line(out, i, id, name, line, skipped);
 		free(line);
 	}

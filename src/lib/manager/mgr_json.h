@@ -29,7 +29,8 @@ int mgr_json_consoles(const char *buf, size_t len, enum mgr_json_source src,
 
 /* The engine's request data: {"command":"public_keys","version":1,...} when
  * user_id is NULL, else {"command":"available_consoles","version":1,
- * "user_id":ID}. Returns a malloc'd string, NULL when out of memory. */
+ * "user_id":ID}. Returns a malloc'd string, NULL when jansson cannot
+ * encode it (user_id is not UTF-8, or jansson ran out of memory). */
 char *mgr_json_engine_request(const char *user_id);
 
 #endif

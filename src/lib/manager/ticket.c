@@ -14,6 +14,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "core/xmalloc.h"
 #include "manager/ticket.h"
 
 #define TICKET_SALT_LEN 8
@@ -84,8 +85,8 @@ ticket_cert_pem(X509 *cert)
 	if ((bio = BIO_new(BIO_s_mem())) == NULL)
 		return NULL;
 	if (PEM_write_bio_X509(bio, cert) == 1 &&
-	    (len = BIO_get_mem_data(bio, &data)) > 0 &&
-	    (pem = malloc((size_t)len + 1)) != NULL) {
+	    (len = BIO_get_mem_data(bio, &data)) > 0) {
+		pem = xmalloc((size_t)len + 1);
 		memcpy(pem, data, (size_t)len);
 		pem[len] = '\0';
 	}
@@ -107,11 +108,7 @@ ticket_signer_load(const char *cert_path, const char *key_path, char *err,
 	}
 	if ((cert = ticket_read_cert(cert_path, err, errlen)) == NULL)
 		return NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		X509_free(cert);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
+	s = xcalloc(1, sizeof(*s));
 	if ((s->key = ticket_read_key(key_path, err, errlen)) == NULL)
 		goto fail;
 	if (EVP_PKEY_base_id(s->key) != EVP_PKEY_RSA) {
@@ -154,8 +151,9 @@ ticket_b64_encode(const unsigned char *buf, size_t len)
 	size_t outlen = 4 * ((len + 2) / 3) + 1;
 	char *out;
 
-	if (len > 0x3fffffff || (out = malloc(outlen)) == NULL)
+	if (len > 0x3fffffff)
 		return NULL;
+	out = xmalloc(outlen);
 	EVP_EncodeBlock((unsigned char *)out, buf, (int)len);
 	return out;
 }
@@ -196,12 +194,13 @@ ticket_sign(EVP_PKEY *key, const char *const fields[], size_t nfields,
 		if (EVP_DigestSignUpdate(md, fields[i], strlen(fields[i])) != 1)
 			goto ssl_fail;
 	}
-	if (EVP_DigestSignFinal(md, NULL, &siglen) != 1 ||
-	    (sig = malloc(siglen)) == NULL ||
-	    EVP_DigestSignFinal(md, sig, &siglen) != 1)
+	if (EVP_DigestSignFinal(md, NULL, &siglen) != 1)
+		goto ssl_fail;
+	sig = xmalloc(siglen);
+	if (EVP_DigestSignFinal(md, sig, &siglen) != 1)
 		goto ssl_fail;
 	if ((out = ticket_b64_encode(sig, siglen)) == NULL)
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "the signature is too long");
 	free(sig);
 	EVP_MD_CTX_free(md);
 	return out;
@@ -237,10 +236,7 @@ ticket_encode(const struct ticket_signer *s, const char *data, time_t now,
 		snprintf(err, errlen, "cannot format the ticket's lifetime");
 		return NULL;
 	}
-	if ((salt = ticket_b64_encode(rnd, sizeof(rnd))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
+	salt = ticket_b64_encode(rnd, sizeof(rnd));
 	/* The order of TICKET_SIGNED_FIELDS. */
 	fields[0] = salt;
 	fields[1] = from;
@@ -263,7 +259,7 @@ ticket_encode(const struct ticket_signer *s, const char *data, time_t now,
 	}
 	if ((out = ticket_b64_encode((unsigned char *)text,
 	    strlen(text))) == NULL)
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "the ticket is too long");
 done:
 	json_decref(obj);
 	free(text);

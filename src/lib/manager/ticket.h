@@ -28,7 +28,7 @@ char *ticket_encode(const struct ticket_signer *s, const char *data,
     time_t now, char *err, size_t errlen);
 
 /* Base64 (standard alphabet, padded, one line). Returns a malloc'd string
- * or NULL when out of memory. */
+ * or NULL when len is beyond 1 GiB. */
 char *ticket_b64_encode(const unsigned char *buf, size_t len);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "core/args.h"
 #include "core/child.h"
+#include "core/sproto.h"
 #include "core/xmalloc.h"
 #include "proxy/dial.h"
 #include "core/log.h"
@@ -62,28 +63,13 @@ dial_quote(const char *s)
 	return out;
 }
 
+/* "--NAME=VALUE", the value percent-encoded, as one word. */
 static char *
-concat(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	char *s = malloc(la + lb + 1);
-
-	if (s != NULL) {
-		memcpy(s, a, la);
-		memcpy(s + la, b, lb + 1);
-	}
-	return s;
-}
-
-/* Appends an option prefix and an encoded value as one word. */
-static char *
-word_pct(const char *prefix, const char *value)
+word_pct(const char *name, const char *value)
 {
 	char *enc = text_pct_encode(value), *w;
 
-	if (enc == NULL)
-		return NULL;
-	w = concat(prefix, enc);
+	w = xasprintf("--%s=%s", name, enc);
 	free(enc);
 	return w;
 }
@@ -146,16 +132,18 @@ dial_argv(const struct sercon_config *cfg, const struct mgr_console *c,
 	bad |= push(argv, &n, xstrdup(c->host));
 	bad |= push(argv, &n, xstrdup("--"));
 	/* the spellings ovirt-vmconsole-host-shell accepts too */
-	bad |= push(argv, &n, word_pct("--entityid=", entity_id));
-	bad |= push(argv, &n, word_pct("--entity=", entity));
-	bad |= push(argv, &n, xstrdup("connect"));
+	bad |= push(argv, &n, word_pct(HOST_OPT_ENTITYID, entity_id));
+	bad |= push(argv, &n, word_pct(HOST_OPT_ENTITY, entity));
+	bad |= push(argv, &n, xstrdup(HOST_CMD_WORD_CONNECT));
 	q = dial_quote(c->console);
-	bad |= push(argv, &n, concat("--console=", q));
+	bad |= push(argv, &n, xasprintf("--%s=%s", HOST_OPT_CONSOLE, q));
 	free(q);
 	if (o->proto == DIAL_FRAMED) {
-		bad |= push(argv, &n, xstrdup("--proto=1"));
+		bad |= push(argv, &n, xasprintf("--%s=%d", HOST_OPT_PROTO,
+		    SPROTO_VERSION));
 		if (o->replay != NULL)
-			bad |= push(argv, &n, concat("--replay=", o->replay));
+			bad |= push(argv, &n, xasprintf("--%s=%s",
+			    HOST_OPT_REPLAY, o->replay));
 	}
 	if (bad) {
 		args_free(argv);
@@ -260,7 +248,7 @@ dial_spawn(const struct sercon_config *cfg, const struct mgr_console *c,
 		execv(argv[0], argv);
 		dprintf(STDERR_FILENO, "ERROR: cannot run %s: %s\n", argv[0],
 		    strerror(errno));
-		_exit(DIAL_SSH_FAILED);
+		_exit(HOST_EXIT_SSH);
 	}
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	args_free(argv);
@@ -315,7 +303,7 @@ dial_wait(pid_t pid, int *status)
 		return -1;
 	}
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) :
-	    WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : DIAL_SSH_FAILED;
+	    WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : HOST_EXIT_SSH;
 	return 0;
 }
 
@@ -421,7 +409,7 @@ dial_host_proto(const struct sercon_config *cfg, const char *host)
 		    "-l", cfg->host_user, "-T", (char *)host, "--", "info",
 		    NULL };
 
-		if (child_run(argv, NULL, NULL, 0, cfg->timeout * 1000,
+		if (child_run(argv, NULL, cfg->timeout * 1000,
 		    16384, 1, &res, err, sizeof(err)) != 0) {
 			log_warn("cannot ask host %s what it speaks: %s", host,
 			    err);
@@ -469,17 +457,17 @@ dial_status_message(int status)
 	switch (status) {
 	case 0:
 		return NULL;
-	case DIAL_HOST_USAGE:
+	case HOST_EXIT_USAGE:
 		return "the host refused the request (version mismatch?)";
-	case DIAL_HOST_UNAVAILABLE:
+	case HOST_EXIT_UNAVAILABLE:
 		return "the console is not available on its host (is the VM "
 		    "running?)";
-	case DIAL_HOST_BUSY:
+	case HOST_EXIT_BUSY:
 		return "the console is busy: someone else is connected to it";
-	case DIAL_HOST_VM_CLOSED:
+	case HOST_EXIT_VM_CLOSED:
 		return "the VM closed the console (was it shut down or "
 		    "migrated?)";
-	case DIAL_SSH_FAILED:
+	case HOST_EXIT_SSH:
 		return "could not reach or verify the VM's host";
 	default:
 		return "the connection to the VM's host ended unexpectedly";
@@ -492,15 +480,15 @@ dial_status_outcome(int status)
 	switch (status) {
 	case 0:
 		return "closed";
-	case DIAL_HOST_USAGE:
+	case HOST_EXIT_USAGE:
 		return "refused";
-	case DIAL_HOST_UNAVAILABLE:
+	case HOST_EXIT_UNAVAILABLE:
 		return "unavailable";
-	case DIAL_HOST_BUSY:
+	case HOST_EXIT_BUSY:
 		return "busy";
-	case DIAL_HOST_VM_CLOSED:
+	case HOST_EXIT_VM_CLOSED:
 		return "vm-closed";
-	case DIAL_SSH_FAILED:
+	case HOST_EXIT_SSH:
 		return "unreachable";
 	default:
 		return "failed";

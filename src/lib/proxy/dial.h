@@ -12,14 +12,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "core/config.h"
+#include "core/contract.h"
 #include "manager/manager.h"
-
-/* Exit statuses of sercon-host-shell (DESIGN.md) and of ssh. */
-#define DIAL_HOST_USAGE        2
-#define DIAL_HOST_UNAVAILABLE  3
-#define DIAL_HOST_BUSY         4
-#define DIAL_HOST_VM_CLOSED    5
-#define DIAL_SSH_FAILED        255
 
 /* How to speak to a host. */
 enum dial_proto {
@@ -41,9 +35,10 @@ struct dial_child {
 };
 
 /* The ssh argv for console c, NULL-terminated, malloc'd (free with
- * args_free from args.h). The words on the host command line are the ones
- * ovirt-vmconsole-host-shell also accepts (--entityid=, --entity=,
- * connect --console=); --proto=1 and --replay= only with DIAL_FRAMED.
+ * args_free from args.h): the host command line of core/contract.h, in
+ * the words ovirt-vmconsole-host-shell also accepts (--entityid=,
+ * --entity=, connect --console=); --proto=1 and --replay= only with
+ * DIAL_FRAMED.
  * The host is validated again here. Returns 0 or -1. */
 int dial_argv(const struct sercon_config *cfg, const struct mgr_console *c,
     const char *entity_id, const char *entity, const struct dial_opts *o,

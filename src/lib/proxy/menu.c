@@ -148,8 +148,6 @@ menu_print_plain(const struct mgr_console_list *l, FILE *out)
 		char *id = text_safe(l->v[i].vm_id);
 		char *name = text_safe(l->v[i].vm_name);
 
-		if (id == NULL || name == NULL)
-			abort();
 		fprintf(out, "%s\t%s\n", id, name);
 		free(id);
 		free(name);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "proxy/proxy_keys.h"
 #include "core/text.h"
 
@@ -15,12 +16,10 @@ pkeys_line(const char *shell, const struct mgr_key *k)
 {
 	char *id = text_pct_encode(k->entity_id);
 	char *name = text_pct_encode(k->entity);
-	char *line = NULL;
+	char *line;
 
-	if (id != NULL && name != NULL &&
-	    asprintf(&line, "restrict,pty,command=\"%s accept --entity-id=%s "
-	    "--entity=%s\" %s %s\n", shell, id, name, k->type, k->blob) < 0)
-		line = NULL;
+	line = xasprintf("restrict,pty,command=\"%s accept --entity-id=%s "
+	    "--entity=%s\" %s %s\n", shell, id, name, k->type, k->blob);
 	free(id);
 	free(name);
 	return line;
@@ -40,10 +39,6 @@ pkeys_print(const struct sercon_config *cfg, const char *type,
 		char *line = pkeys_line(SERCON_LIBEXECDIR "/sercon-proxy-shell",
 		    &keys.v[i]);
 
-		if (line == NULL) {
-			log_error("out of memory printing a key line");
-			continue;
-		}
 		if (fputs(line, out) >= 0)
 			printed++;
 		free(line);

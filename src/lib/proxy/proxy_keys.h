@@ -7,8 +7,8 @@
 #include "core/config.h"
 #include "manager/manager.h"
 
-/* One authorized_keys line (with its newline) for k, malloc'd; NULL when
- * out of memory. shell is the forced command's program path. */
+/* One authorized_keys line (with its newline) for k, malloc'd. shell is
+ * the forced command's program path. */
 char *pkeys_line(const char *shell, const struct mgr_key *k);
 
 /* Prints the lines for the keys matching type/blob (all keys when blob is

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "core/args.h"
+#include "core/contract.h"
 #include "proxy/dial.h"
 #include "proxy/escape.h"
 #include "core/log.h"
@@ -53,21 +54,6 @@ pshell_req_free(struct pshell_req *req)
 }
 
 static int
-set_once(char **slot, const char *value, const char *what, char *err,
-    size_t errlen)
-{
-	if (*slot != NULL || value[0] == '\0') {
-		snprintf(err, errlen, "%s given twice or empty", what);
-		return -1;
-	}
-	if ((*slot = strdup(value)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-static int
 parse_connect(char **w, int n, struct pshell_req *req, char *err,
     size_t errlen)
 {
@@ -77,18 +63,19 @@ parse_connect(char **w, int n, struct pshell_req *req, char *err,
 
 	for (i = 0; i < n; i++) {
 		if ((v = args_opt(w[i], "vm-id")) != NULL) {
-			if (set_once(&req->vm_id, v, "--vm-id", err, errlen))
+			if (args_set_once(&req->vm_id, v, "--vm-id", true, err,
+			    errlen))
 				return -1;
 		} else if ((v = args_opt(w[i], "vm-name")) != NULL) {
-			if (set_once(&req->vm_name, v, "--vm-name", err,
-			    errlen))
+			if (args_set_once(&req->vm_name, v, "--vm-name", true,
+			    err, errlen))
 				return -1;
 		} else if (w[i][0] == '-') {
 			snprintf(err, errlen, "unknown option '%s' of connect",
 			    text_safe_buf(safe, sizeof(safe), w[i]));
 			return -1;
-		} else if (set_once(&req->target, w[i], "the target", err,
-		    errlen)) {
+		} else if (args_set_once(&req->target, w[i], "the target", true,
+		    err, errlen)) {
 			return -1;
 		}
 	}
@@ -264,11 +251,18 @@ static void
 become_session(const struct pshell_req *req, const char *entity_id,
     const char *entity, const struct mgr_console *c, bool from_menu)
 {
-	char *argv[] = { SERCON_LIBEXECDIR "/sercon-proxy-wait",
-	    log_debug_enabled() || req->debug ? "1" : "0",
-	    from_menu ? "1" : "0", (char *)entity_id, (char *)entity,
-	    c->vm_id, c->vm_name, c->host, c->console, NULL };
+	char *argv[WAIT_ARGC + 1];
 
+	argv[0] = SERCON_LIBEXECDIR "/" WAIT_PROGRAM;
+	argv[WAIT_ARG_DEBUG] = log_debug_enabled() || req->debug ? "1" : "0";
+	argv[WAIT_ARG_MENU] = from_menu ? "1" : "0";
+	argv[WAIT_ARG_ENTITY_ID] = (char *)entity_id;
+	argv[WAIT_ARG_ENTITY] = (char *)entity;
+	argv[WAIT_ARG_VMID] = c->vm_id;
+	argv[WAIT_ARG_VM] = c->vm_name;
+	argv[WAIT_ARG_HOST] = c->host;
+	argv[WAIT_ARG_CONSOLE] = c->console;
+	argv[WAIT_ARGC] = NULL;
 	fflush(stdout);
 	fflush(stderr);
 	execv(argv[0], argv);
@@ -334,7 +328,7 @@ pshell_locate(const struct sercon_config *cfg, const char *entity_id,
 	mgr_console_list_free(&l);
 	if (fflush(stdout) != 0)
 		return PSHELL_FAIL;
-	return k >= 0 ? PSHELL_OK : k == MENU_NONE ? PSHELL_NOT_LISTED :
+	return k >= 0 ? PSHELL_OK : k == MENU_NONE ? LOCATE_NOT_LISTED :
 	    PSHELL_FAIL;
 }
 

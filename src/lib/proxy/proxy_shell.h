@@ -14,7 +14,6 @@
 #define PSHELL_OK       0
 #define PSHELL_FAIL     1      /* manager or system failure */
 #define PSHELL_USAGE    2
-#define PSHELL_NOT_LISTED 3    /* locate: the VM is not the entity's */
 
 enum pshell_cmd { PSHELL_CONNECT, PSHELL_LIST, PSHELL_INFO, PSHELL_HELP };
 
@@ -39,7 +38,7 @@ int pshell_run(const struct sercon_config *cfg, const struct pshell_req *req,
 
 /* sercon-proxy-shell locate: where VM vm_id runs now for the entity, by
  * the same rules as a connect, as "HOST<TAB>CONSOLE" on stdout (for
- * sercon-proxy-wait following a VM). Returns PSHELL_OK, PSHELL_NOT_LISTED
+ * sercon-proxy-wait following a VM). Returns PSHELL_OK, LOCATE_NOT_LISTED
  * or PSHELL_FAIL (the manager failed; an id listed twice). */
 int pshell_locate(const struct sercon_config *cfg, const char *entity_id,
     const char *vm_id);

@@ -286,7 +286,7 @@ relocate(struct sess *s)
 		    s->p->entity_id, s->p->vm.vm_name, s->p->vm.vm_id);
 		notice(s, "%s is no longer available to you; the session "
 		    "ends", vm_name(s));
-		end(s, DIAL_HOST_VM_CLOSED, "vm-gone", "the VM is no longer "
+		end(s, HOST_EXIT_VM_CLOSED, "vm-gone", "the VM is no longer "
 		    "available to you");
 		return 1;
 	}
@@ -337,7 +337,7 @@ follow(struct sess *s)
 	if (now_ms() >= s->deadline_ms) {
 		notice(s, "%s did not come back within %d s; the session "
 		    "ends", vm_name(s), s->p->cfg->follow_timeout);
-		end(s, DIAL_HOST_VM_CLOSED, "vm-closed", "the VM's console "
+		end(s, HOST_EXIT_VM_CLOSED, "vm-closed", "the VM's console "
 		    "did not come back in time");
 		return;
 	}
@@ -450,7 +450,7 @@ from_host(struct sess *s)
 			    s->p->vm.host);
 			notice(s, "the host broke the session protocol");
 			link_stop(s);
-			end(s, DIAL_SSH_FAILED, "protocol-error", NULL);
+			end(s, HOST_EXIT_SSH, "protocol-error", NULL);
 			return;
 		}
 		if (rc == SPROTO_MSG)
@@ -466,11 +466,11 @@ from_host(struct sess *s)
 static void
 link_ended(struct sess *s)
 {
-	int status = DIAL_SSH_FAILED;
+	int status = HOST_EXIT_SSH;
 	bool reached = s->state == LINK_LIVE;
 
 	if (s->ch.pid > 0 && dial_wait(s->ch.pid, &status) != 0)
-		status = DIAL_SSH_FAILED;
+		status = HOST_EXIT_SSH;
 	s->ch.pid = -1;
 	dial_close(&s->ch);
 	if (s->end_status >= 0 && s->proto == DIAL_FRAMED)
@@ -479,7 +479,7 @@ link_ended(struct sess *s)
 	log_debug("hop to %s ended: status %d, %s; %llu bytes", s->p->vm.host,
 	    status, reached ? "after the host answered" : "before",
 	    s->bytes_in);
-	if (!reached && status == DIAL_SSH_FAILED && dial_refused(s->err) &&
+	if (!reached && status == HOST_EXIT_SSH && dial_refused(s->err) &&
 	    s->tries < s->p->cfg->hop_retries) {
 		log_info("connect entity=%s host=%s: the host's sshd dropped "
 		    "the connection; retrying", s->p->entity_id,
@@ -487,12 +487,12 @@ link_ended(struct sess *s)
 		wait_then_retry(s);
 		return;
 	}
-	if (s->following && (!reached || status == DIAL_HOST_VM_CLOSED ||
-	    status == DIAL_HOST_UNAVAILABLE)) {
+	if (s->following && (!reached || status == HOST_EXIT_VM_CLOSED ||
+	    status == HOST_EXIT_UNAVAILABLE)) {
 		follow(s);
 		return;
 	}
-	if (reached && (status == DIAL_HOST_VM_CLOSED ||
+	if (reached && (status == HOST_EXIT_VM_CLOSED ||
 	    (status == 0 && s->closed_seen))) {
 		follow(s);
 		return;
@@ -502,7 +502,7 @@ link_ended(struct sess *s)
 		show_lines(s, s->err);
 		s->err_len = 0;
 	}
-	if (status == DIAL_SSH_FAILED && reached)
+	if (status == HOST_EXIT_SSH && reached)
 		end(s, status, "lost", "the connection to the VM's host was "
 		    "lost");
 	else
@@ -718,7 +718,7 @@ loop(struct sess *s)
 			if (s->following)
 				follow_dial(s);
 			else if (link_start(s) != 0)
-				end(s, DIAL_SSH_FAILED, "unreachable", NULL);
+				end(s, HOST_EXIT_SSH, "unreachable", NULL);
 			continue;
 		}
 		if (s->state == LINK_CONNECTING &&

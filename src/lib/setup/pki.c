@@ -14,8 +14,11 @@
 
 #include <openssl/evp.h>
 
-#include "core/child.h"
 #include "core/atomic.h"
+#include "core/child.h"
+#include "core/file.h"
+#include "core/sshkey.h"
+#include "core/xmalloc.h"
 #include "setup/pki.h"
 #include "core/text.h"
 
@@ -73,7 +76,7 @@ pki_keygen_run(char **argv, struct child_result *res, char *err,
     size_t errlen)
 {
 	argv[0] = SSH_KEYGEN_PATH;
-	if (child_run(argv, pki_env, NULL, 0, PKI_TIMEOUT_MS, PKI_OUT_CAP, 1,
+	if (child_run(argv, pki_env, PKI_TIMEOUT_MS, PKI_OUT_CAP, 1,
 	    res, err, errlen) != 0)
 		return -1;
 	if (res->timed_out || res->truncated || res->status != 0) {
@@ -110,26 +113,6 @@ pki_cert_free(struct pki_cert *c)
 	for (i = 0; i < c->noptions; i++)
 		free(c->options[i]);
 	memset(c, 0, sizeof(*c));
-}
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		abort();
-	return d;
-}
-
-static char *
-xstrndup(const char *s, size_t n)
-{
-	char *d = strndup(s, n);
-
-	if (d == NULL)
-		abort();
-	return d;
 }
 
 /* A fingerprint as ssh-keygen prints it: "SHA256:" and base64. */
@@ -487,7 +470,6 @@ pki_fingerprints(const char *path, char ***fpsp, size_t *np, char *err,
 	for (line = strtok_r(res.out, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
 		char *fp = strchr(line, ' '), *end;
-		char **nv;
 
 		if (fp == NULL)
 			continue;
@@ -496,9 +478,7 @@ pki_fingerprints(const char *path, char ***fpsp, size_t *np, char *err,
 			end = fp + strlen(fp);
 		if (!pki_valid_fp(fp, (size_t)(end - fp)))
 			continue;
-		if ((nv = realloc(fps, (n + 1) * sizeof(*fps))) == NULL)
-			abort();
-		fps = nv;
+		fps = xreallocarray(fps, n + 1, sizeof(*fps));
 		fps[n++] = xstrndup(fp, (size_t)(end - fp));
 	}
 	child_result_free(&res);
@@ -625,7 +605,7 @@ pki_sign(const struct pki_sign_req *req, const char *tmpdir, char **cert,
 	snprintf(out, sizeof(out), "%s/key-cert.pub", tmp);
 	snprintf(serial, sizeof(serial), "%llu", req->serial);
 	if (atomic_write(pub, req->pubkey, strlen(req->pubkey), 0644,
-	    (uid_t)-1, (gid_t)-1, err, errlen) != 0)
+	    (uid_t)-1, (gid_t)-1, 0, err, errlen) != 0)
 		goto out;
 	argv[n++] = NULL;
 	argv[n++] = "-q";
@@ -740,45 +720,8 @@ int
 pki_read_file(const char *path, size_t max, char **out, char *err,
     size_t errlen)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t r;
-	int fd;
-
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if ((buf = malloc(max + 1)) == NULL)
-		abort();
-	while (len < max && (r = read(fd, buf + len, max - len)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "cannot read %s: %s", path,
-			    strerror(errno));
-			free(buf);
-			close(fd);
-			return -1;
-		}
-		len += (size_t)r;
-	}
-	close(fd);
-	if (len == max) {
-		snprintf(err, errlen, "%s is too large", path);
-		free(buf);
-		return -1;
-	}
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		snprintf(err, errlen, "%s holds a NUL byte", path);
-		free(buf);
-		return -1;
-	}
-	*out = buf;
-	return 0;
+	return file_read(path, max, FILE_NOFOLLOW | FILE_TEXT, out, NULL, NULL,
+	    err, errlen);
 }
 
 
@@ -812,8 +755,7 @@ pki_pubkey_norm(const char *text, char **line, char *err, size_t errlen)
 		    "(TYPE BASE64 [COMMENT], ed25519, rsa or ecdsa)");
 		return -1;
 	}
-	if ((*line = malloc(tlen + 1 + blen + 1)) == NULL)
-		abort();
+	*line = xmalloc(tlen + 1 + blen + 1);
 	memcpy(*line, t, tlen);
 	(*line)[tlen] = ' ';
 	memcpy(*line + tlen + 1, b, blen);
@@ -866,41 +808,13 @@ int
 pki_fingerprint_line(const char *line, char **fp, char *err, size_t errlen)
 {
 	const char *b64 = strchr(line, ' ');
-	unsigned char *blob = NULL, md[EVP_MAX_MD_SIZE];
-	unsigned char enc[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-	unsigned int mdlen = 0;
-	size_t blen, n;
-	int dlen;
 
-	*fp = NULL;
-	if (b64 == NULL || (blen = strlen(++b64)) == 0 || blen % 4 != 0)
-		goto bad;
-	if ((blob = malloc(blen)) == NULL)
-		abort();
-	if ((dlen = EVP_DecodeBlock(blob, (const unsigned char *)b64,
-	    (int)blen)) < 0)
-		goto bad;
-	/* EVP_DecodeBlock counts the padding as data. */
-	if (b64[blen - 1] == '=')
-		dlen--;
-	if (b64[blen - 2] == '=')
-		dlen--;
-	if (EVP_Digest(blob, (size_t)dlen, md, &mdlen, EVP_sha256(),
-	    NULL) != 1)
-		goto bad;
-	n = (size_t)EVP_EncodeBlock(enc, md, (int)mdlen);
-	while (n > 0 && enc[n - 1] == '=')
-		enc[--n] = '\0';
-	if ((*fp = malloc(7 + n + 1)) == NULL)
-		abort();
-	memcpy(*fp, "SHA256:", 7);
-	memcpy(*fp + 7, enc, n + 1);
-	free(blob);
+	if (b64 == NULL || (*fp = sshkey_fingerprint(b64 + 1)) == NULL) {
+		*fp = NULL;
+		snprintf(err, errlen, "cannot compute the key's fingerprint");
+		return -1;
+	}
 	return 0;
-bad:
-	free(blob);
-	snprintf(err, errlen, "cannot compute the key's fingerprint");
-	return -1;
 }
 
 int

@@ -16,7 +16,7 @@
 #define PKI_RENEW_DAYS      30
 #define PKI_FOREVER         ((time_t)-1)
 
-/* The three key slots of a PKI directory (DESIGN.md). */
+/* The three key slots of a PKI directory (docs/design.md). */
 enum pki_slot { PKI_HOST_HOST, PKI_PROXY_HOST, PKI_PROXY_USER, PKI_NSLOTS };
 
 /* File name of the slot's private key ("proxy-ssh_host_key"). */

@@ -34,8 +34,6 @@ int setup_cmd_check(int argc, char **argv);       /* setup_check.c */
 /* Prints one "ERROR: ..." line for a usage problem and returns
  * SETUP_EXIT_USAGE. */
 int setup_usage_error(const char *cmd, const char *what);
-/* Creates dir (and its parents) with mode when missing. */
-int setup_mkdir(const char *dir, mode_t mode, char *err, size_t errlen);
 /* path = dir "/" name; -1 when it does not fit. */
 int setup_path(char *out, size_t outlen, const char *dir, const char *name);
 /* Adds the CA's "TYPE BASE64" line to dir/ca.pub, and with known_hosts

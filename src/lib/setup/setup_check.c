@@ -390,7 +390,7 @@ check_sshd(struct check_ctx *ctx, const char *role)
 		    strerror(errno), role);
 		return;
 	}
-	if (child_run(argv, NULL, NULL, 0, 30 * 1000, 16 * 1024, 1, &res, err,
+	if (child_run(argv, NULL, 30 * 1000, 16 * 1024, 1, &res, err,
 	    sizeof(err)) != 0) {
 		check_fail(ctx, "%s; fix: install OpenSSH's sshd", err);
 		return;

@@ -16,6 +16,7 @@
 #include "manager/backend.h"
 #include "core/child.h"
 #include "core/config.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "manager/manager.h"
 #include "setup/setup.h"
@@ -171,7 +172,7 @@ engine_systemctl(const char *verb)
 		    SERCON_DATADIR, SERCON_USER);
 		return;
 	}
-	if (child_run(argv, NULL, NULL, 0, 60 * 1000, 64 * 1024, 0, &res, err,
+	if (child_run(argv, NULL, 60 * 1000, 64 * 1024, 0, &res, err,
 	    sizeof(err)) != 0) {
 		log_user_error("engine: %s", err);
 		return;
@@ -234,10 +235,10 @@ engine_write(const struct engine_opts *o, const char *url, const char *path,
 		snprintf(err, errlen, "configuration too long");
 		return -1;
 	}
-	if (setup_mkdir(o->conf_dir, 0755, err, errlen) != 0)
+	if (file_mkdir_p(o->conf_dir, 0755, err, errlen) != 0)
 		return -1;
 	return atomic_write(path, text, (size_t)n, 0644, (uid_t)-1,
-	    (gid_t)-1, err, errlen);
+	    (gid_t)-1, 0, err, errlen);
 }
 
 /* Loads the configuration, our file included, and asks the engine for its

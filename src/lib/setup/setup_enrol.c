@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "core/atomic.h"
+#include "core/file.h"
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "setup/setup.h"
 
 #define ENROL_FILE_MAX (64 * 1024)
@@ -128,7 +130,7 @@ setup_cmd_request(int argc, char **argv)
 	else
 		return setup_usage_error("request", "--role is host, proxy, "
 		    "proxy-host or proxy-user");
-	if (setup_mkdir(o.pki_dir, 0755, err, sizeof(err)) != 0)
+	if (file_mkdir_p(o.pki_dir, 0755, err, sizeof(err)) != 0)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		if (setup_path(key, sizeof(key), o.pki_dir,
@@ -168,8 +170,7 @@ enrol_read_input(const char *path, char **text, char *err, size_t errlen)
 
 	if (strcmp(path, "-") != 0)
 		return pki_read_file(path, ENROL_FILE_MAX, text, err, errlen);
-	if ((buf = malloc(ENROL_FILE_MAX + 1)) == NULL)
-		abort();
+	buf = xmalloc(ENROL_FILE_MAX + 1);
 	while (len < ENROL_FILE_MAX &&
 	    (r = fread(buf + len, 1, ENROL_FILE_MAX - len, stdin)) > 0)
 		len += r;
@@ -400,7 +401,7 @@ setup_cmd_install_cert(int argc, char **argv)
 	}
 	strcat(dst, "-cert.pub");
 	if (atomic_write(dst, text, strlen(text), 0644, (uid_t)-1,
-	    (gid_t)-1, err, sizeof(err)) != 0)
+	    (gid_t)-1, 0, err, sizeof(err)) != 0)
 		goto fail;
 	printf("installed %s: %s certificate for %s, valid until %s\n", dst,
 	    c.is_host ? "host" : "user", c.principals[0],

@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 
 #include "core/atomic.h"
+#include "core/file.h"
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "setup/setup.h"
 
 #define SETUP_FILE_MAX (256 * 1024)
@@ -61,38 +63,6 @@ setup_path(char *out, size_t outlen, const char *dir, const char *name)
 {
 	if ((size_t)snprintf(out, outlen, "%s/%s", dir, name) >= outlen)
 		return -1;
-	return 0;
-}
-
-int
-setup_mkdir(const char *dir, mode_t mode, char *err, size_t errlen)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (strlen(dir) >= sizeof(buf) || dir[0] == '\0') {
-		snprintf(err, errlen, "bad directory name");
-		return -1;
-	}
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (p = buf + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		{
-			char c = *p;
-
-			*p = '\0';
-			if (mkdir(buf, c == '\0' ? mode : 0755) != 0 &&
-			    errno != EEXIST) {
-				snprintf(err, errlen, "cannot create %s: %s",
-				    buf, strerror(errno));
-				return -1;
-			}
-			if (c == '\0')
-				break;
-			*p = c;
-		}
-	}
 	return 0;
 }
 
@@ -150,12 +120,11 @@ setup_add_line(const char *dir, const char *name, const char *line,
 	}
 	olen = old != NULL ? strlen(old) : 0;
 	n = olen + strlen(line) + 3;
-	if ((text = malloc(n)) == NULL)
-		abort();
+	text = xmalloc(n);
 	snprintf(text, n, "%s%s%s\n", old != NULL ? old : "",
 	    olen > 0 && old[olen - 1] != '\n' ? "\n" : "", line);
 	rc = atomic_write(path, text, strlen(text), 0644, (uid_t)-1,
-	    (gid_t)-1, err, errlen);
+	    (gid_t)-1, 0, err, errlen);
 	if (rc == 0)
 		printf("%s %s\n", old != NULL ? "added the CA to" : "wrote",
 		    path);
@@ -253,7 +222,7 @@ setup_sign_slot(const char *pki_dir, const char *ca_dir, enum pki_slot s,
 	if (pki_sign(&req, pki_dir, &cert, err, errlen) != 0)
 		goto out;
 	if (atomic_write(cert_path, cert, strlen(cert), 0644, (uid_t)-1,
-	    (gid_t)-1, err, errlen) != 0)
+	    (gid_t)-1, 0, err, errlen) != 0)
 		goto out;
 	if (pki_cert_read(cert_path, &c, err, errlen) != 0)
 		goto out;
@@ -407,7 +376,7 @@ setup_cmd_ca(int argc, char **argv)
 	if (setup_path(ca, sizeof(ca), o.ca_dir, "ca") != 0 ||
 	    setup_path(pub, sizeof(pub), o.ca_dir, "ca.pub") != 0)
 		return setup_usage_error("ca", "--ca-dir is too long");
-	if (setup_mkdir(o.ca_dir, strcmp(o.ca_dir, o.pki_dir) == 0 ?
+	if (file_mkdir_p(o.ca_dir, strcmp(o.ca_dir, o.pki_dir) == 0 ?
 	    0755 : 0700, err, sizeof(err)) != 0)
 		goto fail;
 	if (access(ca, F_OK) == 0) {
@@ -423,12 +392,11 @@ setup_cmd_ca(int argc, char **argv)
 			if (pki_key_public(ca, &line, err, sizeof(err)) != 0)
 				goto fail;
 			ll = strlen(line);
-			if ((text = malloc(ll + 2)) == NULL)
-				abort();
+			text = xmalloc(ll + 2);
 			memcpy(text, line, ll);
 			memcpy(text + ll, "\n", 2);
 			rc = atomic_write(pub, text, ll + 1, 0644,
-			    (uid_t)-1, (gid_t)-1, err, sizeof(err));
+			    (uid_t)-1, (gid_t)-1, 0, err, sizeof(err));
 			free(text);
 			if (rc == 0)
 				printf("wrote %s from the CA's private key\n",
@@ -472,7 +440,7 @@ setup_machine(const char *cmd, const struct setup_role_opts *o,
 		return setup_usage_error(cmd, "--name is required");
 	if (setup_load_ca(o->ca_dir, &ca_line, &ca_fp, err, sizeof(err)) != 0)
 		goto fail;
-	if (setup_mkdir(o->pki_dir, 0755, err, sizeof(err)) != 0 ||
+	if (file_mkdir_p(o->pki_dir, 0755, err, sizeof(err)) != 0 ||
 	    setup_trust_ca(o->pki_dir, ca_line, strcmp(cmd, "proxy") == 0,
 	    err, sizeof(err)) != 0)
 		goto fail;
