@@ -721,3 +721,40 @@ def test_remote_key_list_served_stale(chain, install, syslog):
                 os.unlink(install.cache_dir + "/" + f)
             except FileNotFoundError:
                 pass
+
+
+def test_100k_consoles_linear(chain, install, inventory):
+    """A user with 100,000 consoles: list (plain and JSON) and the menu
+    cost well under a second of CPU (the lookup was quadratic: minutes)."""
+    import resource
+    import pexpect as px
+    inv = chain.base_inventory()
+    inv["consoles"] = [{"vm_id": "id-%06d" % i, "vm_name": "vm%06d" % (99999 - i),
+                        "host": "127.0.0.1", "console": "c%d.sock" % i,
+                        "users": ["carol", "*"][i % 2:i % 2 + 1]}
+                       for i in range(100000)]
+    inventory(inv)
+    shell = [install.libexec + "/sercon-proxy-shell", "accept", "--entity-id=carol",
+             "--entity=Carol"]
+    chain.ssh("carol", "list")        # the index is built once, outside the figure
+    for cmd, check in (("list", lambda o: o.count(b"\n") == 100000),
+                       ("list --format=json",
+                        lambda o: len(json.loads(o)["consoles"]) == 100000)):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = subprocess.run(as_sercon(["env", "SSH_ORIGINAL_COMMAND=" + cmd] + shell),
+                           capture_output=True, timeout=120)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        assert r.returncode == 0 and check(r.stdout), r.stderr
+        assert cpu < 1.0, (cmd, cpu)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = px.spawn(as_sercon(["env", "SSH_ORIGINAL_COMMAND="] + shell)[0],
+                 as_sercon(["env", "SSH_ORIGINAL_COMMAND="] + shell)[1:],
+                 timeout=120, maxread=65536)
+    p.expect(b"console> ")
+    p.send(b"exit\r")
+    p.expect(px.EOF)
+    p.close()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert cpu < 1.0, ("menu", cpu)

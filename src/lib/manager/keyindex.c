@@ -545,7 +545,6 @@ console_at(struct kidx *k, uint32_t idx, struct mgr_console_list *out,
 	const char *s[4];
 	uint64_t off;
 	uint32_t len;
-	size_t i;
 
 	if (idx >= k->h.nconsoles ||
 	    kread(k, k->h.contab_off + (uint64_t)idx * sizeof(off), &off,
@@ -554,24 +553,24 @@ console_at(struct kidx *k, uint32_t idx, struct mgr_console_list *out,
 	if (record(k, off, &p, &len) != 0 ||
 	    record_strings(p, len, s, 4, NULL, NULL) != 0)
 		return corrupt(err, errlen, "console");
-	for (i = 0; i < out->n; i++)
-		if (!strcmp(out->v[i].vm_id, s[0]) &&
-		    !strcmp(out->v[i].console, s[3]) &&
-		    !strcmp(out->v[i].host, s[2]))
-			return KIDX_OK;         /* granted twice */
 	if (mgr_console_list_add(out, s[0], s[1], s[2], s[3], err, errlen)
 	    != 0)
 		return corrupt(err, errlen, "console fails validation");
 	return KIDX_OK;
 }
 
+/* The console indexes granted to one entity, appended to *v (n, cap). */
+struct kidx_idxs {
+	uint32_t *v;
+	size_t n, cap;
+};
+
 static enum kidx_status
-entity_consoles(struct kidx *k, const char *entity_id,
-    struct mgr_console_list *out, char *err, size_t errlen)
+entity_consoles(struct kidx *k, const char *entity_id, struct kidx_idxs *x,
+    char *err, size_t errlen)
 {
 	struct kidx_entry e;
 	uint64_t i, h = str_hash(entity_id);
-	enum kidx_status st;
 
 	for (i = table_lower(k, k->h.enttab_off, k->h.nents, h);
 	    i < k->h.nents; i++) {
@@ -591,38 +590,58 @@ entity_consoles(struct kidx *k, const char *entity_id,
 			return corrupt(err, errlen, "entity length");
 		if (strcmp(name, entity_id) != 0)
 			continue;
-		/* the record buffer is reused by console_at: copy */
-		idx = xmalloc((size_t)n * 4 + 1);
-		memcpy(idx, rest + 4, (size_t)n * 4);
-		for (j = 0; j < n; j++) {
-			if ((st = console_at(k, idx[j], out, err, errlen)) !=
-			    KIDX_OK) {
-				free(idx);
-				return st;
-			}
+		if (x->n + n > x->cap) {
+			x->cap = (x->n + n) * 2 + 8;
+			x->v = xreallocarray(x->v, x->cap, sizeof(*x->v));
 		}
-		free(idx);
+		idx = x->v + x->n;
+		for (j = 0; j < n; j++)
+			memcpy(&idx[j], rest + 4 + (size_t)j * 4, 4);
+		x->n += n;
 	}
 	if (k->bad)
 		return corrupt(err, errlen, "table");
 	return KIDX_OK;
 }
 
+static int
+idx_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 enum kidx_status
 kidx_find_consoles(struct kidx *k, const char *entity_id,
     struct mgr_console_list *out, char *err, size_t errlen)
 {
+	struct kidx_idxs x = { NULL, 0, 0 };
 	enum kidx_status st;
+	size_t i;
 
 	if (!kidx_has_consoles(k))
 		return corrupt(err, errlen, "no consoles in this index");
-	if ((st = entity_consoles(k, entity_id, out, err, errlen)) != KIDX_OK ||
+	if ((st = entity_consoles(k, entity_id, &x, err, errlen)) != KIDX_OK ||
 	    (strcmp(entity_id, SERCON_EVERYONE) != 0 &&
-	    (st = entity_consoles(k, SERCON_EVERYONE, out, err, errlen)) !=
-	    KIDX_OK)) {
-		mgr_console_list_free(out);
-		return st;
+	    (st = entity_consoles(k, SERCON_EVERYONE, &x, err, errlen)) !=
+	    KIDX_OK))
+		goto out;
+	/* a console granted to the entity and to everyone is listed once:
+	 * sorted indexes, each taken once (linear after the sort, where a
+	 * search of the list for each console was quadratic) */
+	if (x.n > 1)
+		qsort(x.v, x.n, sizeof(*x.v), idx_cmp);
+	for (i = 0; i < x.n; i++) {
+		if (i > 0 && x.v[i] == x.v[i - 1])
+			continue;
+		if ((st = console_at(k, x.v[i], out, err, errlen)) != KIDX_OK)
+			goto out;
 	}
 	mgr_console_list_sort(out);
-	return KIDX_OK;
+out:
+	free(x.v);
+	if (st != KIDX_OK)
+		mgr_console_list_free(out);
+	return st;
 }

@@ -154,34 +154,63 @@ pshell_parse(const char *command, struct pshell_req *req, char *err,
 	return rc;
 }
 
+/* A JSON string for s: as it is when it is UTF-8 (jansson escapes it to
+ * ASCII on output), else its text_safe spelling. */
+static json_t *
+json_text(const char *s)
+{
+	json_t *j = json_string(s);
+	char *safe;
+
+	if (j != NULL)
+		return j;
+	safe = text_safe(s);
+	j = json_string(safe);
+	free(safe);
+	if (j == NULL)
+		abort();
+	return j;
+}
+
+/* One console a time, so that 100,000 consoles cost no tree. */
+static int
+list_json(const struct mgr_console_list *l, FILE *out)
+{
+	const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_ENSURE_ASCII;
+	json_t *o;
+	size_t i;
+	int rc = 0;
+
+	fputs("{\"content\":\"console_list\",\"version\":1,\"consoles\":[", out);
+	for (i = 0; i < l->n && rc == 0; i++) {
+		if ((o = json_object()) == NULL ||
+		    json_object_set_new(o, "vmid", json_text(l->v[i].vm_id)) ||
+		    json_object_set_new(o, "vm", json_text(l->v[i].vm_name)) ||
+		    json_object_set_new(o, "host", json_text(l->v[i].host)) ||
+		    json_object_set_new(o, "console",
+		    json_text(l->v[i].console)))
+			abort();
+		if (i > 0)
+			putc(',', out);
+		rc = json_dumpf(o, out, flags);
+		json_decref(o);
+	}
+	fputs("]}\n", out);
+	return rc;
+}
+
 static int
 cmd_list(const struct sercon_config *cfg, const struct pshell_req *req,
     const char *entity_id, const struct mgr_console_list *l)
 {
-	json_t *root, *arr;
-	size_t i;
 	int rc = 0;
 
-	if (!req->json) {
+	(void)cfg;
+	if (!req->json)
 		menu_print_plain(l, stdout);
-	} else {
-		if ((arr = json_array()) == NULL)
-			abort();
-		for (i = 0; i < l->n; i++)
-			if (json_array_append_new(arr, json_pack(
-			    "{s:s,s:s,s:s,s:s}", "vmid", l->v[i].vm_id,
-			    "vm", l->v[i].vm_name, "host", l->v[i].host,
-			    "console", l->v[i].console)) != 0)
-				abort();
-		root = json_pack("{s:s,s:i,s:o}", "content", "console_list",
-		    "version", 1, "consoles", arr);
-		if (root == NULL ||
-		    json_dumpf(root, stdout, JSON_COMPACT |
-		    JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) != 0)
-			rc = -1;
-		json_decref(root);
-		putchar('\n');
-	}
+	else
+		rc = list_json(l, stdout);
 	if (fflush(stdout) != 0 || rc != 0) {
 		log_error("list entity=%s: cannot write the list", entity_id);
 		return PSHELL_FAIL;
