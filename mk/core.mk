@@ -15,6 +15,7 @@ src_lib_core_libsercon_core_a_SOURCES = \
 	src/lib/core/contract.h \
 	src/lib/core/config.c src/lib/core/config.h \
 	src/lib/core/args.c src/lib/core/args.h \
+	src/lib/core/escape.c src/lib/core/escape.h \
 	src/lib/core/text.c src/lib/core/text.h \
 	src/lib/core/child.c src/lib/core/child.h \
 	src/lib/core/atomic.c src/lib/core/atomic.h \

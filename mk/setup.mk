@@ -5,18 +5,22 @@ noinst_LIBRARIES += src/lib/setup/libsercon_setup.a
 src_lib_setup_libsercon_setup_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 src_lib_setup_libsercon_setup_a_SOURCES = \
 	src/lib/setup/pki.c src/lib/setup/pki.h \
+	src/lib/setup/pki_cert.c src/lib/setup/pki_sig.c src/lib/setup/pki_sig.h \
 	src/lib/setup/setup.h src/lib/setup/setup_pki.c src/lib/setup/setup_enrol.c \
-	src/lib/setup/setup_renew.c src/lib/setup/setup_engine.c src/lib/setup/setup_check.c
+	src/lib/setup/setup_renew.c src/lib/setup/setup_engine.c src/lib/setup/setup_check.c \
+	src/lib/setup/setup_accept.c
 
 sbin_PROGRAMS += src/setup/sercon-setup
 src_setup_sercon_setup_SOURCES = src/setup/main.c
 src_setup_sercon_setup_LDADD = $(SERCON_LIBS)
 
 if HAVE_CMOCKA
-check_PROGRAMS += tests/unit/test_pki
-TESTS += tests/unit/test_pki
+check_PROGRAMS += tests/unit/test_pki tests/unit/test_cert
+TESTS += tests/unit/test_pki tests/unit/test_cert
 tests_unit_test_pki_CFLAGS = $(unit_cflags)
 tests_unit_test_pki_LDADD = $(unit_ldadd)
+tests_unit_test_cert_CFLAGS = $(unit_cflags)
+tests_unit_test_cert_LDADD = $(unit_ldadd)
 endif
 
 dist_man_MANS += man/sercon-setup.8

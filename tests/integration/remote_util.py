@@ -4,15 +4,13 @@
 
 import os
 import pwd
-import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pexpect
 
-from conftest import ssh_argv
+from conftest import FakeConsole, ssh_argv
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "engine"))
@@ -30,47 +28,10 @@ def sercon_ids():
     return ent.pw_uid, ent.pw_gid
 
 
-class EchoConsole(threading.Thread):
-    """A VM's serial console: a unix socket that greets and echoes
-    upper-cased."""
-
-    def __init__(self, path):
-        super().__init__(daemon=True)
-        self.path = path
-        if os.path.exists(path):
-            os.unlink(path)
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.bind(path)
-        os.chown(path, 0, sercon_ids()[1])
-        os.chmod(path, 0o660)
-        self.sock.listen(4)
-        self.start()
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with c:
-                try:
-                    c.sendall((GREETING + "\r\n").encode())
-                    while True:
-                        data = c.recv(4096)
-                        if not data:
-                            break
-                        c.sendall(data.upper())
-                except OSError:
-                    pass
-
-    def close(self):
-        self.sock.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-
-
+def EchoConsole(path):
+    """A VM's serial console: greets and echoes upper-cased."""
+    return FakeConsole(path, banner=(GREETING + "\r\n").encode(),
+                       reply=bytes.upper)
 def clear_cache(install):
     """Forget every manager answer (key index, console lists)."""
     for f in os.listdir(install.cache_dir):

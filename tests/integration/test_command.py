@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 
+from conftest import TOOLS
 from remote_util import (ALICE_ID, BOB_ID, VM_A, VM_B, VM_C, EchoConsole,
                          clear_cache, connect, listing, refused, sercon_ids,
                          ssh, users_and_vms)
@@ -147,7 +148,7 @@ def test_key_placeholders(cmd):
     cmd.configure(key_list=KEYS_ONE)
     assert listing(cmd.port, cmd.key("bob"))
     typ, blob = cmd.pub("bob").split()[:2]
-    fp = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f",
+    fp = subprocess.run([TOOLS["ssh_keygen"], "-l", "-E", "sha256", "-f",
                          cmd.key("bob") + ".pub"], capture_output=True,
                         text=True, check=True).stdout.split()[1]
     assert ["--version", "1", "keys", "--keyfp", fp, "--keytype", typ,

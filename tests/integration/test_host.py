@@ -13,114 +13,23 @@ import socket
 import struct
 import subprocess
 import tempfile
-import threading
 import time
 
 import pexpect
 import pytest
 
-from conftest import SANITIZE, free_port, ssh_argv
+from conftest import SANITIZE, TOOLS, free_port, ssh_argv
 
 USER = "sercon"
 
 
-class ConsoleServer:
-    """A unix stream socket in the console directory, served by a thread
-    per connection. Modes: echo (until EOF), sink (hash until EOF, answer
-    the hex SHA-256 and close), source (send a file, then close), manual
-    (connections are handed to the test)."""
-
-    def __init__(self, directory, name, mode="echo", data=None):
-        self.path = os.path.join(directory, name)
-        self.mode = mode
-        self.data = data
-        self.conns = []
-        self._cond = threading.Condition()
-        if os.path.lexists(self.path):
-            os.unlink(self.path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(self.path)
-        ent = pwd.getpwnam(USER)
-        os.chown(self.path, ent.pw_uid, ent.pw_gid)
-        self.sock.listen(8)
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with self._cond:
-                self.conns.append(c)
-                self._cond.notify_all()
-            if self.mode != "manual":
-                threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
-        try:
-            if self.mode == "echo":
-                while True:
-                    d = c.recv(65536)
-                    if not d:
-                        break
-                    c.sendall(d)
-            elif self.mode == "sink":
-                h = hashlib.sha256()
-                n = 0
-                while True:
-                    d = c.recv(1 << 20)
-                    if not d:
-                        break
-                    h.update(d)
-                    n += len(d)
-                c.sendall(("%s %d\n" % (h.hexdigest(), n)).encode())
-            elif self.mode == "source":
-                with open(self.data, "rb") as f:
-                    while True:
-                        d = f.read(1 << 20)
-                        if not d:
-                            break
-                        c.sendall(d)
-        except OSError:
-            pass
-        finally:
-            c.close()
-
-    def wait_conn(self, count=1, timeout=10):
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while len(self.conns) < count:
-                left = deadline - time.monotonic()
-                assert left > 0, "no connection to %s" % self.path
-                self._cond.wait(left)
-            return self.conns[count - 1]
-
-    def stop(self):
-        self.sock.close()
-        for c in self.conns:
-            try:
-                c.shutdown(socket.SHUT_RDWR)
-                c.close()
-            except OSError:
-                pass
-        if os.path.lexists(self.path):
-            os.unlink(self.path)
-
-
 @pytest.fixture
-def console(install):
-    made = []
-
+def console(install, fake_console):
+    """A fake console NAME in the console directory (conftest.FakeConsole)."""
     def make(name, mode="echo", data=None):
-        s = ConsoleServer(install.console_dir, name, mode, data)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.stop()
+        return fake_console(os.path.join(install.console_dir, name), mode=mode,
+                            data=data)
+    return make
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -154,10 +63,10 @@ def run_host(install, host, command, *extra, input=b"", timeout=60, **kw):
 
 def test_sshd_config_passes_sshd_t(install, pki):
     cfg = install.datadir + "/host/sshd_config"
-    r = subprocess.run(["/usr/sbin/sshd", "-t", "-f", cfg],
+    r = subprocess.run([TOOLS["sshd"], "-t", "-f", cfg],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    r = subprocess.run(["/usr/sbin/sshd", "-T", "-f", cfg, "-C",
+    r = subprocess.run([TOOLS["sshd"], "-T", "-f", cfg, "-C",
                         "user=sercon,host=localhost,addr=127.0.0.1"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -490,6 +399,26 @@ def test_no_command_is_usage_error(install, host):
     assert r.stderr.startswith(b"ERROR: no command given")
 
 
+def test_usage_error_wins_over_broken_configuration(install, syslog):
+    """The arguments are parsed before the configuration is read: a usage
+    error is reported as one (status 2) even when the configuration is
+    broken too; a valid command then fails on the configuration (1)."""
+    shell = os.path.join(install.libexec, "sercon-host-shell")
+    install.write_conf("99-broken.conf", "[nosuch]\nkey = 1\n")
+    try:
+        r = subprocess.run([shell], env={"SSH_ORIGINAL_COMMAND": "frobnicate"},
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr == "ERROR: unknown command 'frobnicate' (try: help)\n"
+        r = subprocess.run([shell], env={"SSH_ORIGINAL_COMMAND": "help"},
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 1, r.stderr
+        assert r.stderr.startswith("ERROR: configuration: ")
+        assert "99-broken.conf:2: unknown key" in r.stderr
+    finally:
+        install.remove_conf("99-broken.conf")
+
+
 class TcpTarget:
     """A TCP listener that records whether anyone ever reached it."""
 
@@ -582,12 +511,64 @@ def test_remote_forward_refused(install, host):
     assert b"forwarding failed" in r.stderr
 
 
+def agent_identities(path):
+    """How many keys the ssh-agent at path offers (one
+    SSH2_AGENTC_REQUEST_IDENTITIES), or None when no agent answers there."""
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(path)
+            s.sendall(struct.pack(">IB", 1, 11))
+            answer = b""
+            while len(answer) < 9:
+                d = s.recv(9 - len(answer))
+                if not d:
+                    return None
+                answer += d
+    except OSError:
+        return None
+    if answer[4] != 12:                 # SSH2_AGENT_IDENTITIES_ANSWER
+        return None
+    return struct.unpack(">I", answer[5:9])[0]
+
+
+def session_environ(install, console_name, timeout=10):
+    """The environment sshd gave the sercon-host-shell serving the console
+    (found through /proc: it runs as the sercon user)."""
+    want = ("SSH_ORIGINAL_COMMAND=connect --console=%s" % console_name).encode()
+    shell = os.path.join(install.libexec, "sercon-host-shell")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.readlink("/proc/%s/exe" % pid) != shell:
+                    continue
+                with open("/proc/%s/environ" % pid, "rb") as f:
+                    env = f.read().split(b"\0")
+            except OSError:
+                continue
+            if want in env:
+                return dict(e.decode(errors="replace").split("=", 1)
+                            for e in env if b"=" in e)
+        time.sleep(0.1)
+    raise AssertionError("no sercon-host-shell serving %s" % console_name)
+
+
 def test_agent_forward_refused(install, host, console, tmp_path):
-    agent = subprocess.run(["ssh-agent", "-s", "-a", str(tmp_path / "agent")],
+    """ssh -A: the session gets no agent. An agent holding a key is
+    offered; the session's environment must name no agent socket, and none
+    sshd could have made for it answers."""
+    sock = str(tmp_path / "agent")
+    agent = subprocess.run(["ssh-agent", "-s", "-a", sock],
                            capture_output=True, text=True, check=True)
     pid = re.search(r"SSH_AGENT_PID=(\d+)", agent.stdout).group(1)
-    before = set(os.listdir("/tmp"))
-    env = dict(os.environ, SSH_AUTH_SOCK=str(tmp_path / "agent"))
+    env = dict(os.environ, SSH_AUTH_SOCK=sock)
+    key = str(tmp_path / "id_agent")
+    subprocess.run([TOOLS["ssh_keygen"], "-q", "-t", "ed25519", "-N", "",
+                    "-f", key], check=True)
+    subprocess.run(["ssh-add", "-q", key], env=env, check=True,
+                   capture_output=True)
+    assert agent_identities(sock) == 1      # the probe sees a real agent
     console("fwd-a.sock")
     p = subprocess.Popen(host_argv(install, host, "connect --console=fwd-a.sock",
                                    "-A", "-o", "ForwardX11=yes"),
@@ -597,9 +578,13 @@ def test_agent_forward_refused(install, host, console, tmp_path):
         p.stdin.write(b"up\n")
         p.stdin.flush()
         assert read_exact(p.stdout, 3) == b"up\n"
-        # sshd would have made /tmp/ssh-XXXX/agent.N for a forwarded agent.
-        new = [d for d in set(os.listdir("/tmp")) - before if d.startswith("ssh-")]
-        assert new == []
+        senv = session_environ(install, "fwd-a.sock")
+        forwarded = senv.get("SSH_AUTH_SOCK")
+        if forwarded is not None:
+            assert agent_identities(forwarded) is None, \
+                "the session can use the forwarded agent at " + forwarded
+        assert forwarded is None, "sshd forwarded the agent: " + forwarded
+        assert "DISPLAY" not in senv, "sshd forwarded X11: " + senv["DISPLAY"]
     finally:
         end_session(p)
         subprocess.run(["kill", pid])
@@ -766,7 +751,7 @@ def test_admin_snippet_wins(install, pki):
     with open(snippet, "w") as f:
         f.write("MaxAuthTries 6\nClientAliveInterval 33\nMaxStartups 50:30:200\n")
     try:
-        r = subprocess.run(["/usr/sbin/sshd", "-T", "-f",
+        r = subprocess.run([TOOLS["sshd"], "-T", "-f",
                             install.datadir + "/host/sshd_config"],
                            capture_output=True, text=True)
     finally:
@@ -819,7 +804,7 @@ def test_sshd_runs_as_the_sercon_user(install, pki, console, tmp_path):
     port = free_port()
     err = open(str(tmp_path / "sshd.log"), "w")
     d = subprocess.Popen(
-        ["runuser", "-u", USER, "--", "/usr/sbin/sshd", "-D", "-e",
+        ["runuser", "-u", USER, "--", TOOLS["sshd"], "-D", "-e",
          "-f", install.datadir + "/host/sshd_config",
          "-o", "Port=%d" % port, "-o", "ListenAddress=127.0.0.1",
          "-o", "PidFile=none",

@@ -9,15 +9,13 @@
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 
 import pytest
 
-from conftest import ssh_argv
+from conftest import TOOLS, FakeConsole, ssh_argv
 import vm_util
 
 pexpect = pytest.importorskip("pexpect")
@@ -104,39 +102,10 @@ def wait_listen(ns, port, proc, log):
     raise AssertionError("sshd in %s did not listen on %d" % (ns, port))
 
 
-class ConsoleServer(threading.Thread):
-    """hv2's console: a unix socket that greets and echoes upper-cased."""
-
-    def __init__(self, path):
-        super().__init__(daemon=True)
-        self.sock = socket.socket(socket.AF_UNIX)
-        if os.path.exists(path):
-            os.unlink(path)
-        self.sock.bind(path)
-        os.chown(path, 0, pwd.getpwnam("sercon").pw_gid)
-        os.chmod(path, 0o660)
-        self.sock.listen(4)
-        self.clients = 0
-
-    def run(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.clients += 1
-            with c:
-                c.sendall((GREETING + "\r\n").encode())
-                while True:
-                    data = c.recv(4096)
-                    if not data:
-                        break
-                    c.sendall(data.upper())
-
-    def close(self):
-        self.sock.close()
-
-
+def ConsoleServer(path):
+    """hv2's console: greets and echoes upper-cased."""
+    return FakeConsole(path, banner=(GREETING + "\r\n").encode(),
+                       reply=bytes.upper)
 @pytest.fixture(scope="module")
 def topology(install, pki, proxy_sshd, host_sshd, user_key, syslog):
     why = netns_available()
@@ -184,9 +153,10 @@ def topology(install, pki, proxy_sshd, host_sshd, user_key, syslog):
             consoles[hv] = d + "/c"
             log = d + "/sshd.log"
             # A private mount namespace gives the host its own console dir.
-            script = ("mount --bind %s %s && exec /usr/sbin/sshd -D -e -f %s "
+            script = ("mount --bind %s %s && exec %s -D -e -f %s "
                       "-o Port=%d -o ListenAddress=0.0.0.0 -o PidFile=none" % (
-                          consoles[hv], install.console_dir, d + "/sshd_config", port))
+                          consoles[hv], install.console_dir, TOOLS["sshd"],
+                          d + "/sshd_config", port))
             p = subprocess.Popen(in_ns(hv, ["unshare", "-m", "sh", "-c", script]),
                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                  stderr=open(log, "w"))
@@ -194,13 +164,12 @@ def topology(install, pki, proxy_sshd, host_sshd, user_key, syslog):
             wait_listen(hv, port, p, log)
         vm = vm_util.VM(os.path.join(consoles[NS_HV1], VMID1 + ".sock"), netns=NS_HV1)
         server = ConsoleServer(os.path.join(consoles[NS_HV2], VMID2 + ".sock"))
-        server.start()
 
         # The proxy: the installed proxy sshd, in its namespace.
         pport = 2222
         plog = os.path.join(work, "proxy-sshd.log")
         p = subprocess.Popen(in_ns(NS_PROXY, [
-            "/usr/sbin/sshd", "-D", "-e", "-f", install.datadir + "/proxy/sshd_config",
+            TOOLS["sshd"], "-D", "-e", "-f", install.datadir + "/proxy/sshd_config",
             "-o", "Port=%d" % pport, "-o", "ListenAddress=127.0.0.1",
             "-o", "PidFile=none"]), stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=open(plog, "w"))

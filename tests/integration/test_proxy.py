@@ -5,70 +5,25 @@
 
 import json
 import os
-import pwd
 import re
 import shutil
 import socket
 import subprocess
-import threading
 import time
 
 import pexpect
 import pytest
 
-from conftest import ssh_argv
+from conftest import TOOLS, FakeConsole, ssh_argv
 
 USER = "sercon"
 
 
-class Console:
-    """A VM's serial console as the host sees it: a unix socket that greets
-    each connection and echoes what it receives."""
-
-    def __init__(self, directory, name, banner):
-        self.path = os.path.join(directory, name)
-        self.banner = banner
-        self.received = b""
-        if os.path.exists(self.path):
-            os.unlink(self.path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(self.path)
-        ent = pwd.getpwnam(USER)
-        os.chown(self.path, ent.pw_uid, ent.pw_gid)
-        os.chmod(self.path, 0o660)
-        self.sock.listen(4)
-        self.conns = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns += 1
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
-        try:
-            c.sendall(self.banner)
-            while True:
-                data = c.recv(4096)
-                if not data:
-                    break
-                self.received += data
-                c.sendall(b"echo:" + data)
-        except OSError:
-            pass
-        finally:
-            c.close()
-
-    def stop(self):
-        self.sock.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+def Console(directory, name, banner):
+    """A VM's serial console that greets each connection and echoes what
+    it receives, prefixed."""
+    return FakeConsole(os.path.join(directory, name), banner=banner,
+                       reply=lambda d: b"echo:" + d)
 
 
 class Chain:
@@ -147,7 +102,7 @@ def err(r):
 # ---- the shipped files ----------------------------------------------------
 
 def test_sshd_config_passes_sshd_t(install, pki):
-    r = subprocess.run(["/usr/sbin/sshd", "-t", "-f", install.datadir + "/proxy/sshd_config",
+    r = subprocess.run([TOOLS["sshd"], "-t", "-f", install.datadir + "/proxy/sshd_config",
                         "-o", "Port=2222"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     with open(install.datadir + "/proxy/sshd_config") as f:
@@ -162,7 +117,7 @@ def test_sshd_config_passes_sshd_t(install, pki):
 
 
 def test_ssh_config_is_strict(install):
-    r = subprocess.run(["ssh", "-G", "-F", install.datadir + "/proxy/ssh_config", "hv1"],
+    r = subprocess.run([TOOLS["ssh"], "-G", "-F", install.datadir + "/proxy/ssh_config", "hv1"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     g = dict(l.split(" ", 1) for l in r.stdout.splitlines() if " " in l)
@@ -341,13 +296,36 @@ def test_nothing_but_the_shell(chain):
     assert r.returncode != 0
     r = chain.ssh("alice", "sftp", "-s")
     assert r.returncode != 0 and out(r) == ""
-    # -N: no session, so nothing runs and nothing comes back
-    p = subprocess.Popen(ssh_argv(chain.proxy.port, key, "-N"), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
-    time.sleep(2)
-    p.terminate()
-    o, _ = p.communicate(timeout=10)
-    assert o == b""
+    # -W (stdio forwarding, what ProxyJump uses): the channel is refused,
+    # so the target never sees a connection and no byte comes back
+    target = socket.socket()
+    target.bind(("127.0.0.1", 0))
+    target.listen(1)
+    target.settimeout(3)
+    p = subprocess.Popen(ssh_argv(chain.proxy.port, key, "-W",
+                                  "127.0.0.1:%d" % target.getsockname()[1]),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        try:
+            p.stdin.write(b"through the proxy\n")
+            p.stdin.flush()
+        except BrokenPipeError:
+            pass                        # ssh gave up already: refused
+        try:
+            target.accept()[0].close()
+            reached = True
+        except socket.timeout:
+            reached = False
+        assert not reached, "the proxy opened a -W channel to the target"
+        o, e = p.communicate(timeout=30)
+        assert o == b""
+        assert p.returncode == 255, e
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        target.close()
     # -R is refused outright
     r = chain.ssh("alice", None, "-N", "-o", "ExitOnForwardFailure=yes",
                   "-R", "127.0.0.1:0:127.0.0.1:22")

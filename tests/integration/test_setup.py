@@ -12,17 +12,15 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 import pexpect
 import pytest
 
-from conftest import Install, TAG, USER, ensure_user
+from conftest import TAG, TOOLS, USER, FakeConsole, Install, ensure_user
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAMES = "127.0.0.1,localhost"
@@ -44,7 +42,7 @@ def digest(path):
 
 
 def cert_listing(path):
-    r = subprocess.run(["ssh-keygen", "-L", "-f", path], capture_output=True,
+    r = subprocess.run([TOOLS["ssh_keygen"], "-L", "-f", path], capture_output=True,
                        text=True, check=True, env={"TZ": "UTC", "PATH": "/usr/bin:/bin"})
     return r.stdout
 
@@ -55,50 +53,10 @@ def cert_end(path):
     return time.mktime(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")) - time.timezone
 
 
-class EchoVM:
-    """A unix socket standing for qemu's serial console: it answers each
-    chunk with "[vm]" and the chunk in upper case."""
-
-    def __init__(self, path):
-        self.path = path
-        if os.path.exists(path):
-            os.unlink(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        ent = pwd.getpwnam(USER)
-        os.chown(path, ent.pw_uid, ent.pw_gid)
-        os.chmod(path, 0o660)
-        self.sock.listen(4)
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def _loop(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn):
-        with conn:
-            while True:
-                try:
-                    data = conn.recv(4096)
-                except OSError:
-                    return
-                if not data:
-                    return
-                conn.sendall(b"[vm]" + data.upper())
-
-    def close(self):
-        self.sock.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
-
-
+def EchoVM(path):
+    """qemu's serial console: answers each chunk with "[vm]" and the chunk
+    in upper case."""
+    return FakeConsole(path, reply=lambda d: b"[vm]" + d.upper())
 @pytest.fixture(scope="module")
 def chain_install():
     """A private installation whose PKI directory starts empty."""
@@ -138,7 +96,7 @@ def chain(chain_install, start_sshd, user_key):
 
 
 def user_argv(inst, *command, tty=False):
-    argv = ["ssh", "-F", "/dev/null", "-p", str(inst.proxy_sshd.port),
+    argv = [TOOLS["ssh"], "-F", "/dev/null", "-p", str(inst.proxy_sshd.port),
             "-i", inst.alice_key, "-o", "IdentitiesOnly=yes",
             "-o", "BatchMode=yes",
             "-o", "UserKnownHostsFile=" + inst.pki + "/known_hosts",
@@ -509,6 +467,218 @@ def test_request_sign_install_cert(chain, tmp_path):
     r = setup_cmd(chain, "install-cert", "--pki-dir", hv, wrong, expect=1)
     assert "does not hold" in r.stderr
     assert digest(hv + "/host-ssh_host_key-cert.pub") == before
+
+
+def keygen_cert(ca, pub, principals, host=False):
+    """A certificate made by ssh-keygen itself, principals as given (a
+    principal may hold newlines: ssh-keygen only splits at commas)."""
+    argv = ["ssh-keygen", "-q", "-s", ca, "-I", "hostile", "-n", principals]
+    if host:
+        argv.append("-h")
+    subprocess.run(argv + [pub], check=True, capture_output=True)
+    return pub[:-len(".pub")] + "-cert.pub"
+
+
+def ssh_keygen_fp(path):
+    r = subprocess.run(["ssh-keygen", "-l", "-E", "sha256", "-f", path],
+                       capture_output=True, text=True, check=True)
+    return r.stdout.split()[1]
+
+
+def test_install_cert_refuses_forged_listing(chain, tmp_path):
+    """Issue 13: a newline in a principal injected lines into the
+    `ssh-keygen -L` text that sercon-setup read, and a repeated field won.
+    A certificate from an untrusted CA that forges the trusted CA's
+    "Signing CA" line, and a user certificate that forges "Type: host
+    certificate", were installed in the host slot and called trusted."""
+    hv = str(tmp_path / "hv-pki")
+    setup_cmd(chain, "request", "--role", "host", "--pki-dir", hv)
+    shutil.copy(chain.ca_dir + "/ca.pub", hv + "/ca.pub")
+    evil = str(tmp_path / "evil-ca")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", evil],
+                   check=True)
+    trusted_fp = ssh_keygen_fp(chain.ca_dir + "/ca.pub")
+    pub = str(tmp_path / "hv.pub")
+    shutil.copy(hv + "/host-ssh_host_key.pub", pub)
+    forged_ca = ("hv1.example\n        Signing CA: ED25519 %s (using ssh-ed25519)"
+                 "\n        Principals: \n                hv1.example" % trusted_fp)
+    cert = keygen_cert(evil, pub, forged_ca, host=True)
+    assert trusted_fp in cert_listing(cert)   # the listing does lie
+    r = setup_cmd(chain, "install-cert", "--pki-dir", hv, cert, expect=1)
+    assert "which %s/ca.pub does not hold" % hv in r.stderr, r.stderr
+    assert not os.path.exists(hv + "/host-ssh_host_key-cert.pub")
+    forged_type = ("hv1.example\n        Type: ssh-ed25519-cert-v01@openssh.com "
+                   "host certificate\n        Principals: \n                hv1.example")
+    cert = keygen_cert(chain.ca_dir + "/ca", pub, forged_type)
+    assert "host certificate" in cert_listing(cert)
+    r = setup_cmd(chain, "install-cert", "--pki-dir", hv, cert, expect=1)
+    assert "is a user certificate but host-ssh_host_key needs a host certificate" \
+        in r.stderr, r.stderr
+    assert not os.path.exists(hv + "/host-ssh_host_key-cert.pub")
+    # check reads the certificate the same way: placed by hand, it is
+    # reported as the untrusted CA's, its principal escaped on one line.
+    pki = copy_pki(chain, str(tmp_path / "pki"))
+    shutil.copy(pki + "/host-ssh_host_key.pub", pub)
+    cert = keygen_cert(evil, pub, forged_ca, host=True)
+    shutil.copy(cert, pki + "/host-ssh_host_key-cert.pub")
+    r = check(chain, "host", pki, expect=1)
+    p = problems(r)
+    assert len(p) == 1, r.stdout
+    assert "is signed by CA %s" % ssh_keygen_fp(evil + ".pub") in p[0]
+    assert "which ca.pub does not hold" in p[0]
+
+
+def test_install_cert_tampered_signature(chain, tmp_path):
+    """A certificate whose bytes were changed after signing (here the
+    serial) is refused: the signature is verified, not assumed."""
+    hv = str(tmp_path / "hv-pki")
+    setup_cmd(chain, "request", "--role", "host", "--pki-dir", hv)
+    r = setup_cmd(chain, "sign", "--ca-dir", chain.ca_dir, "--role", "host",
+                  "--name", "hv1.example", hv + "/host-ssh_host_key.pub")
+    kind, b64 = r.stdout.split()[:2]
+    import base64
+    blob = bytearray(base64.b64decode(b64))
+    # type string, nonce string, key string: then the 8-byte serial
+    off = 0
+    for _ in range(3):
+        off += 4 + int.from_bytes(blob[off:off + 4], "big")
+    blob[off + 7] ^= 1
+    tampered = str(tmp_path / "tampered-cert.pub")
+    with open(tampered, "w") as f:
+        f.write("%s %s\n" % (kind, base64.b64encode(bytes(blob)).decode()))
+    r = setup_cmd(chain, "install-cert", "--pki-dir", hv, "--ca-pub",
+                  chain.ca_dir + "/ca.pub", tampered, expect=1)
+    assert "signature does not verify" in r.stderr, r.stderr
+    assert not os.path.exists(hv + "/host-ssh_host_key-cert.pub")
+
+
+def test_install_cert_host_updates_known_hosts(chain, tmp_path):
+    """Issue 13: install-cert --ca-pub with a host certificate wrote ca.pub
+    but not known_hosts, so a machine that is proxy and host could not
+    verify its own host. Here the new known_hosts verifies the chain's
+    host sshd (whose certificate the same CA signed)."""
+    hv = str(tmp_path / "hv-pki")
+    setup_cmd(chain, "request", "--role", "host", "--pki-dir", hv)
+    r = setup_cmd(chain, "sign", "--ca-dir", chain.ca_dir, "--role", "host",
+                  "--name", "hv1.example", hv + "/host-ssh_host_key.pub")
+    certfile = str(tmp_path / "hv-cert.pub")
+    with open(certfile, "w") as f:
+        f.write(r.stdout)
+    setup_cmd(chain, "install-cert", "--pki-dir", hv, "--ca-pub",
+              chain.ca_dir + "/ca.pub", certfile)
+    with open(chain.ca_dir + "/ca.pub") as f:
+        ca = f.read().split()[:2]
+    with open(hv + "/known_hosts") as f:
+        assert f.read().split() == ["@cert-authority", "*"] + ca
+    r = subprocess.run(
+        ["ssh", "-F", "/dev/null", "-p", str(chain.host_sshd.port),
+         "-i", chain.pki + "/proxy-ssh_user_key",
+         "-o", "CertificateFile=" + chain.pki + "/proxy-ssh_user_key-cert.pub",
+         "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+         "-o", "UserKnownHostsFile=" + hv + "/known_hosts",
+         "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
+         "-o", "LogLevel=ERROR", "-T", "%s@127.0.0.1" % USER, "info"],
+        capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr + chain.host_sshd.log()
+
+
+def ovirt_proxy_login(chain, key, command="info"):
+    """Logs in to the chain's host sshd as another proxy would."""
+    return subprocess.run(
+        ["ssh", "-F", "/dev/null", "-p", str(chain.host_sshd.port), "-i", key,
+         "-o", "CertificateFile=" + key + "-cert.pub",
+         "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+         "-o", "UserKnownHostsFile=" + chain.pki + "/known_hosts",
+         "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
+         "-o", "LogLevel=ERROR", "-T", "%s@127.0.0.1" % USER, command],
+        capture_output=True, text=True, timeout=30)
+
+
+def test_host_accepts_another_proxy(chain, tmp_path):
+    """Issue 13: an ovirt-vmconsole proxy (its own CA, principal
+    ovirt-vmconsole-proxy) reaches this host once `sercon-setup host
+    --accept-proxy-principal --accept-ca` says so, and `check host`
+    reports it; from sercon.conf, `sercon-setup host` restores what an
+    upgrade replaced, and check says when it is missing."""
+    principals = chain.datadir + "/host/authorized_principals"
+    saved = {p: open(p).read() for p in (principals, chain.pki + "/ca.pub")}
+    ovirt_ca = str(tmp_path / "ovirt-ca")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", ovirt_ca],
+                   check=True)
+    key = str(tmp_path / "ovirt-proxy")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key],
+                   check=True)
+    keygen_cert(ovirt_ca, key + ".pub", "ovirt-vmconsole-proxy")
+    try:
+        r = ovirt_proxy_login(chain, key)
+        assert r.returncode == 255 and "Permission denied" in r.stderr, r.stderr
+        # Only the principal, or only the CA, is not enough.
+        setup_cmd(chain, "host", "--accept-proxy-principal", "ovirt-vmconsole-proxy")
+        assert ovirt_proxy_login(chain, key).returncode == 255
+        r = setup_cmd(chain, "host", "--accept-proxy-principal", "ovirt-vmconsole-proxy",
+                      "--accept-ca", ovirt_ca + ".pub")
+        assert "accepts principal ovirt-vmconsole-proxy already" in r.stdout
+        assert "added the CA to %s/ca.pub" % chain.pki in r.stdout
+        r = ovirt_proxy_login(chain, key)
+        assert r.returncode == 0, r.stderr + chain.host_sshd.log()
+        with open(principals) as f:
+            assert f.read().split() == ["sercon-proxy", "ovirt-vmconsole-proxy"]
+        r = check(chain, "host")
+        assert "ok: the host sshd accepts proxy principals sercon-proxy, " \
+            "ovirt-vmconsole-proxy (%s)" % principals in r.stdout, r.stdout
+        assert "ok: %s/ca.pub trusts 2 CAs: " % chain.pki in r.stdout
+        # sercon's own proxy still gets in.
+        reach_console(chain)
+
+        # The declarative way: sercon.conf, applied by `sercon-setup host`.
+        with open(principals, "w") as f:
+            f.write(saved[principals])
+        with open(chain.pki + "/ca.pub", "w") as f:
+            f.write(saved[chain.pki + "/ca.pub"])
+        chain.write_conf("50-ovirt.conf", "[host]\naccept_proxy_principals = "
+                         "ovirt-vmconsole-proxy, other-proxy\n"
+                         "accept_proxy_ca = %s.pub\n" % ovirt_ca)
+        r = check(chain, "host", expect=1)
+        p = problems(r)
+        assert len(p) == 3, r.stdout
+        assert "accept_proxy_principals names ovirt-vmconsole-proxy, which %s " \
+            "lacks; fix: sercon-setup host" % principals in p[0]
+        assert "accept_proxy_ca names CA %s (%s.pub), which ca.pub lacks" % (
+            ssh_keygen_fp(ovirt_ca + ".pub"), ovirt_ca) in p[2]
+        assert ovirt_proxy_login(chain, key).returncode == 255
+        setup_cmd(chain, "host")
+        assert ovirt_proxy_login(chain, key).returncode == 0
+        r = check(chain, "host")
+        assert "ok: ca.pub accepts proxy certificates of CA %s" % \
+            ssh_keygen_fp(ovirt_ca + ".pub") in r.stdout
+        # Bad names are refused before anything is written.
+        r = setup_cmd(chain, "host", "--accept-proxy-principal", "a b", expect=2)
+        assert "letters, digits" in r.stderr
+        r = setup_cmd(chain, "host", "--accept-proxy-principal", "-x", expect=2)
+    finally:
+        chain.remove_conf("50-ovirt.conf")
+        for p, text in saved.items():
+            with open(p, "w") as f:
+                f.write(text)
+    r = setup_cmd(chain, "host", expect=2)
+    assert "--name is required" in r.stderr
+
+
+def test_check_cosmetics(chain, tmp_path):
+    """Issue 13: "never expires, 0 days left"; backslashes escaped twice
+    in error lines."""
+    pki = copy_pki(chain, str(tmp_path / "pki"))
+    pub = str(tmp_path / "hv.pub")
+    shutil.copy(pki + "/host-ssh_host_key.pub", pub)
+    cert = keygen_cert(chain.ca_dir + "/ca", pub, NAMES, host=True)  # forever
+    shutil.copy(cert, pki + "/host-ssh_host_key-cert.pub")
+    r = check(chain, "host", pki)
+    line = [l for l in r.stdout.splitlines() if "host-ssh_host_key-cert.pub:" in l]
+    assert len(line) == 1, r.stdout
+    assert line[0].endswith(", never expires"), line[0]
+    r = setup_cmd(chain, "host", "--name", "a\\b", expect=2)
+    # one backslash, escaped once: two
+    assert "'a\\\\b' is not a host name" in r.stderr, r.stderr
 
 
 def test_sign_refuses_bad_input(chain, tmp_path):

@@ -127,6 +127,45 @@ test_b64(void **state)
 	assert_false(sshkey_type_allowed("ssh-rsa-cert-v01@openssh.com"));
 }
 
+/* The binary validator that keys and certificates share, and base64 both
+ * ways. */
+static void
+test_blob_check(void **state)
+{
+	unsigned char *bin;
+	char *type = NULL, *b64, err[200];
+	long n;
+
+	(void)state;
+	n = sshkey_b64_decode(RSA_BLOB, &bin);
+	assert_true(n > 0);
+	assert_int_equal(sshkey_blob_check(bin, (size_t)n, &type, err,
+	    sizeof(err)), 0);
+	assert_string_equal(type, "ssh-rsa");
+	free(type);
+	b64 = sshkey_b64_encode(bin, (size_t)n);
+	assert_string_equal(b64, RSA_BLOB);
+	free(b64);
+	/* every shorter prefix is refused, and so is one byte more */
+	for (; n > 0; n--)
+		assert_int_equal(sshkey_blob_check(bin, (size_t)n - 1, &type,
+		    err, sizeof(err)), -1);
+	assert_null(type);
+	free(bin);
+	n = sshkey_b64_decode(CERT_BLOB, &bin);
+	assert_true(n > 0);
+	assert_int_equal(sshkey_blob_check(bin, (size_t)n, NULL, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "not accepted"));
+	free(bin);
+	b64 = sshkey_b64_encode((const unsigned char *)"hi", 2);
+	assert_string_equal(b64, "aGk=");
+	free(b64);
+	b64 = sshkey_b64_encode((const unsigned char *)"h", 1);
+	assert_string_equal(b64, "aA==");
+	free(b64);
+}
+
 int
 main(void)
 {
@@ -139,6 +178,7 @@ main(void)
 		cmocka_unit_test(test_shape),
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_b64),
+		cmocka_unit_test(test_blob_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,6 +56,9 @@ static const struct cfg_key cfg_keys[] = {
 	KI("proxy", hop_retries, 0, 20),
 	K("host", console_dir, T_PATH),
 	K("host", lock_dir, T_PATH),
+	/* sercon-setup host applies these two to the host sshd's files */
+	K("host", accept_proxy_principals, T_STR),
+	K("host", accept_proxy_ca, T_STR),
 };
 
 static const char *const backend_names[] = {

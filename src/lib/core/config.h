@@ -43,6 +43,11 @@ struct sercon_config {
 	/* [host] */
 	char *console_dir;
 	char *lock_dir;              /* one lock file per console in use */
+	/* Other proxies the host sshd accepts (sercon-setup host writes
+	 * them where sshd reads them): comma-separated principals, and
+	 * comma-separated files of CA public keys. NULL: none. */
+	char *accept_proxy_principals;
+	char *accept_proxy_ca;
 };
 
 /* Fills cfg with the built-in defaults (paths from configure). */

@@ -13,9 +13,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "core/escape.h"
 #include "core/log.h"
 #include "core/mtime.h"
-#include "core/text.h"
 
 #define LOG_LINE_MAX 1024
 #define LOG_SEND_WAIT_MS 200   /* how long a line waits for a busy daemon */
@@ -84,7 +84,7 @@ log_format_line(char *buf, size_t len, const char *fmt, va_list ap)
 	char raw[LOG_LINE_MAX];
 
 	vsnprintf(raw, sizeof(raw), fmt, ap);
-	text_safe_buf(buf, len, raw);
+	escape_buf(buf, len, raw);
 }
 
 /* The socket, connected to log_path so that poll(2) can tell when the

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/escape.h"
+
 #define TEXT_NAME_MAX 255      /* console file names, entity ids */
 #define TEXT_HOST_MAX 253      /* DNS names */
 
@@ -15,8 +17,13 @@
  * bytes become \n, \t, \\ or \xNN. Returns a malloc'd string. */
 char *text_safe(const char *s);
 /* The same into a caller's buffer, truncated with "..." when it does not
- * fit; returns dst. */
-char *text_safe_buf(char *dst, size_t len, const char *s);
+ * fit; returns dst. (escape.h's escape_buf, under the name the callers
+ * that validate through this header use.) */
+static inline char *
+text_safe_buf(char *dst, size_t len, const char *s)
+{
+	return escape_buf(dst, len, s);
+}
 
 /* Percent-encoding for forced command arguments: only [A-Za-z0-9._@+-]
  * stay as they are, every other byte becomes %XX (upper case). */

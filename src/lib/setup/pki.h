@@ -1,6 +1,7 @@
 /* pki.h: sercon's OpenSSH PKI. Keys and certificates are made by ssh-keygen
- * (run from an argv, never a shell); certificates are read back through
- * `ssh-keygen -L` whose output is validated here, at the edge. */
+ * (run from an argv, never a shell, pki.c); certificates are read back from
+ * their own wire format and their signature is verified (pki_cert.c), so
+ * that trust never rests on text a tool printed. */
 #ifndef SERCON_PKI_H
 #define SERCON_PKI_H
 
@@ -28,38 +29,44 @@ const char *pki_slot_role(enum pki_slot s);
 /* The slot of a role name; -1 when unknown. */
 int pki_slot_by_role(const char *role);
 
+/* A certificate as sercon-setup uses it: read from the certificate's own
+ * bytes (core/sshkey.h), its signature verified by the key it names. Who
+ * trusts that key is the caller's decision: compare ca_line. */
 struct pki_cert {
 	bool is_host;
+	char *key_line;            /* "TYPE BASE64" of the certified key */
 	char *key_fp;              /* SHA256:... of the certified key */
+	char *ca_line;             /* "TYPE BASE64" of the signing CA */
 	char *ca_fp;               /* SHA256:... of the signing CA */
 	char *key_id;
 	unsigned long long serial;
 	time_t valid_from;         /* 0: since always */
 	time_t valid_to;           /* PKI_FOREVER: never expires */
-	char *principals[PKI_MAX_PRINCIPALS];
+	char **principals;         /* any bytes but NUL: print escaped */
 	size_t nprincipals;
 	/* ssh-keygen -O arguments that reproduce the critical options and
 	 * extensions ("clear" first for a user certificate). */
-	char *options[PKI_MAX_OPTIONS + 1];
+	char *options[PKI_MAX_OPTIONS + 2];
 	size_t noptions;
 };
 
-/* Parses the text `ssh-keygen -L -f` printed (TZ=UTC). Returns 0, or -1
- * with a reason when anything is missing or not as expected. */
-int pki_cert_parse(const char *listing, struct pki_cert *c, char *err,
-    size_t errlen);
-/* Runs ssh-keygen -L on path and parses its output. */
+/* Parses one certificate line ("TYPE-cert-v01@openssh.com BASE64
+ * [COMMENT]", len bytes, an ending newline allowed), verifies its
+ * signature with the signature key it carries, and fills c. Returns 0, or
+ * -1 with a reason (c is then empty). A fuzzing entry point. */
+int pki_cert_parse(const char *text, size_t len, struct pki_cert *c,
+    char *err, size_t errlen);
+/* Reads the certificate file at path with pki_cert_parse. */
 int pki_cert_read(const char *path, struct pki_cert *c, char *err,
     size_t errlen);
 void pki_cert_free(struct pki_cert *c);
 /* True when the certificate carries exactly the comma-separated names. */
 bool pki_cert_has_principals(const struct pki_cert *c, const char *names);
+/* "a, b, c": the principals escaped for a terminal, in buf. */
+const char *pki_cert_principals_str(const struct pki_cert *c, char *buf,
+    size_t len);
 
-/* SHA256 fingerprints of every key in a public key file (ca.pub may hold
- * several) or of a private key. *fps is a malloc'd vector of n strings;
- * free with pki_strv_free. */
-int pki_fingerprints(const char *path, char ***fps, size_t *n, char *err,
-    size_t errlen);
+/* Frees a vector of n strings. */
 void pki_strv_free(char **v, size_t n);
 
 /* Generates a key pair at path and path.pub (type "ed25519" or "rsa"),
@@ -96,16 +103,28 @@ int pki_read_file(const char *path, size_t max, char **out, char *err,
 /* First line of a public key file, without comment and newline: "TYPE B64".
  * Validated with sshkey_parse_line. */
 int pki_pubkey_read(const char *path, char **line, char *err, size_t errlen);
-/* Normalises "TYPE BASE64 [COMMENT]" into a malloc'd "TYPE BASE64". */
+/* Normalises the first line of text, "TYPE BASE64 [COMMENT]", into a
+ * malloc'd "TYPE BASE64", validated by sshkey_parse_line (core/sshkey.h,
+ * the one key parser). */
 int pki_pubkey_norm(const char *text, char **line, char *err, size_t errlen);
+/* Every key of a public key file (ca.pub may hold several; blank and '#'
+ * lines are skipped, any other line must be a key), normalised. *lines is
+ * a malloc'd vector of n strings; free with pki_strv_free. */
+int pki_pubkeys_read(const char *path, char ***lines, size_t *n, char *err,
+    size_t errlen);
+/* True when one of the n strings of v equals s. */
+bool pki_strv_has(char *const *v, size_t n, const char *s);
 
 /* The public half of a private key: key.pub when present, else derived
  * with ssh-keygen -y. *line is "TYPE BASE64" (malloc'd). */
 int pki_key_public(const char *key, char **line, char *err, size_t errlen);
 
-/* The public half of a CA's private key, always derived from the private
- * key (ssh-keygen -y; ca.pub may list older CAs too), with its SHA256
- * fingerprint. Both malloc'd. */
+/* The public half of a private key, always derived from the private key
+ * itself (ssh-keygen -y), never from a .pub beside it: what sshd and ssh
+ * will present. *line is "TYPE BASE64" (malloc'd). */
+int pki_key_derive(const char *key, char **line, char *err, size_t errlen);
+/* The public half of a CA's private key (pki_key_derive; ca.pub may list
+ * older CAs too), with its SHA256 fingerprint. Both malloc'd. */
 int pki_ca_identity(const char *ca_key, char **line, char **fp, char *err,
     size_t errlen);
 /* "SHA256:..." of a "TYPE BASE64" line, as ssh-keygen -l prints it. */

@@ -50,6 +50,34 @@ int setup_ensure_key(const char *pki_dir, enum pki_slot s,
 int setup_sign_slot(const char *pki_dir, const char *ca_dir,
     enum pki_slot s, const char *principals, const char *validity,
     char *const *options, const char *key_id, char *err, size_t errlen);
+/* The host sshd's AuthorizedPrincipalsFile (conf/host/sshd_config.in). */
+#define SETUP_PRINCIPALS_FILE SERCON_DATADIR "/host/authorized_principals"
+#define SETUP_ACCEPT_MAX      16   /* --accept-* options of one command */
+
+/* Other proxies a host accepts (setup_accept.c). */
+/* A principal the host sshd's principals file can hold as a plain line. */
+bool setup_principal_valid(const char *name);
+/* Splits "a, b,c" into malloc'd words (empty ones dropped); free with
+ * pki_strv_free. NULL csv gives none. */
+int setup_csv_split(const char *csv, char ***v, size_t *n);
+/* The principals of a principals file (blank and '#' lines skipped). */
+int setup_principals_read(const char *path, char ***v, size_t *n, char *err,
+    size_t errlen);
+/* Adds the principals missing from principals_file and every key of the
+ * CA files missing from pki_dir/ca.pub; says what it did on stdout. */
+int setup_accept_apply(const char *pki_dir, const char *principals_file,
+    char *const *names, size_t nnames, char *const *ca_files, size_t ncas,
+    char *err, size_t errlen);
+
+/* What setup_as_user runs: 0 success, else failure; a one-line message
+ * in msg either way. */
+typedef int (*setup_user_fn)(void *arg, char *msg, size_t len);
+/* Runs fn(arg) in a child process that is user (when we are root and the
+ * user exists; NULL: as we are) and returns its result and message. -1
+ * when the child's fate cannot be learnt (its status is never guessed).
+ * (setup_check.c) */
+int setup_as_user(const char *user, setup_user_fn fn, void *arg, char *msg,
+    size_t len);
 /* "2027-11-22 06:57 UTC", or "never" for PKI_FOREVER. */
 const char *setup_time_str(time_t t, char *buf, size_t len);
 

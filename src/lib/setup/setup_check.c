@@ -36,8 +36,9 @@ static const char check_usage[] =
 "\n"
 "Checks this machine's sercon set-up: the " SERCON_USER " account, the files\n"
 "of the PKI directory with their owners and modes, the certificates (kind,\n"
-"principals, signing CA, time left), `sshd -t` on the installed sshd_config,\n"
-"the console directory (host), the manager (proxy) and the daemon's port.\n"
+"principals, signing CA, signature, time left), `sshd -t` on the installed\n"
+"sshd_config, the proxies the host accepts and the console directory (host),\n"
+"the manager (proxy) and the daemon's port.\n"
 "Without a role, checks the roles whose keys exist. One line per finding;\n"
 "each problem comes with its fix. Exit status 1 when there is a problem.\n"
 "  --pki-dir DIR        the PKI directory (default " SERCON_PKIDIR ")\n"
@@ -53,7 +54,7 @@ struct check_ctx {
 	bool have_user;
 	uid_t uid;
 	gid_t gid;
-	char **ca_fps;             /* keys of ca.pub */
+	char **ca_lines;           /* keys of ca.pub, "TYPE BASE64" */
 	size_t nca;
 };
 
@@ -93,7 +94,7 @@ check_fail(struct check_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 	text_safe_buf(safe, sizeof(safe), buf);
 	printf("PROBLEM: %s\n", safe);
-	log_warn("check: %s", safe);
+	log_warn("check: %s", buf);     /* log_warn escapes, once */
 	ctx->problems++;
 }
 
@@ -204,6 +205,30 @@ check_pki_dir(struct check_ctx *ctx)
 	return true;
 }
 
+/* "ca.pub trusts CA SHA256:..., SHA256:...". */
+static void
+check_ca_list(const char *path, char *const *lines, size_t n)
+{
+	char list[1024], *fp;
+	size_t i, off = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < n; i++) {
+		char err[128];
+		int w;
+
+		if (pki_fingerprint_line(lines[i], &fp, err, sizeof(err)) != 0)
+			continue;
+		w = snprintf(list + off, sizeof(list) - off, "%s%s",
+		    off > 0 ? ", " : "", fp);
+		free(fp);
+		if (w < 0 || (size_t)w >= sizeof(list) - off)
+			break;
+		off += (size_t)w;
+	}
+	check_ok("%s trusts %zu CA%s: %s", path, n, n == 1 ? "" : "s", list);
+}
+
 static void
 check_ca(struct check_ctx *ctx, bool proxy)
 {
@@ -218,13 +243,12 @@ check_ca(struct check_ctx *ctx, bool proxy)
 	if (!check_public_file(ctx, path, "copy the CA's ca.pub here, or "
 	    "run sercon-setup proxy/host --ca-dir DIR"))
 		return;
-	if (pki_fingerprints(path, &ctx->ca_fps, &ctx->nca, err,
+	if (pki_pubkeys_read(path, &ctx->ca_lines, &ctx->nca, err,
 	    sizeof(err)) != 0) {
 		check_fail(ctx, "%s; fix: copy the CA's ca.pub here", err);
 		return;
 	}
-	check_ok("%s trusts CA %s%s", path, ctx->ca_fps[0],
-	    ctx->nca > 1 ? " and more" : "");
+	check_ca_list(path, ctx->ca_lines, ctx->nca);
 	if (!proxy)
 		return;
 	if (!check_public_file(ctx, kh, "run sercon-setup proxy, or write "
@@ -275,25 +299,13 @@ check_key(struct check_ctx *ctx, const char *path)
 	return true;
 }
 
-static bool
-check_ca_known(const struct check_ctx *ctx, const char *fp)
-{
-	size_t i;
-
-	for (i = 0; i < ctx->nca; i++)
-		if (strcmp(ctx->ca_fps[i], fp) == 0)
-			return true;
-	return false;
-}
-
 /* The certificate of a slot against its key and ca.pub. */
 static void
 check_cert(struct check_ctx *ctx, enum pki_slot s)
 {
 	char key[PATH_MAX], cert[PATH_MAX], err[SETUP_ERR_MAX];
 	struct pki_cert c;
-	char **kfp = NULL;
-	size_t nk = 0;
+	char *kline = NULL;
 	time_t now = time(NULL);
 	long days;
 	bool good = true;
@@ -312,11 +324,11 @@ check_cert(struct check_ctx *ctx, enum pki_slot s)
 		    "proxy/host, or sign + install-cert)", cert, err);
 		return;
 	}
-	if (pki_fingerprints(key, &kfp, &nk, err, sizeof(err)) != 0) {
+	if (pki_key_derive(key, &kline, err, sizeof(err)) != 0) {
 		check_fail(ctx, "%s; fix: make the key anew (remove it and "
 		    "run sercon-setup proxy/host)", err);
 		good = false;
-	} else if (strcmp(kfp[0], c.key_fp) != 0) {
+	} else if (strcmp(kline, c.key_line) != 0) {
 		check_fail(ctx, "%s certifies another key than %s; fix: "
 		    "sign this key (sercon-setup proxy/host, or request + sign "
 		    "+ install-cert)", cert, key);
@@ -329,7 +341,7 @@ check_cert(struct check_ctx *ctx, enum pki_slot s)
 		    pki_slot_role(s));
 		good = false;
 	}
-	if (!check_ca_known(ctx, c.ca_fp)) {
+	if (!pki_strv_has(ctx->ca_lines, ctx->nca, c.ca_line)) {
 		check_fail(ctx, "%s is signed by CA %s, which ca.pub does not "
 		    "hold, so the peers reject it; fix: sercon-setup renew "
 		    "--ca-dir DIR (with the CA of ca.pub)", cert, c.ca_fp);
@@ -360,19 +372,20 @@ check_cert(struct check_ctx *ctx, enum pki_slot s)
 			check_warn("%s expires in %ld days; sercon-setup renew "
 			    "will re-sign it", cert, days);
 		{
-			char princ[256], more[16];
+			char princ[512], left[40];
 
-			snprintf(princ, sizeof(princ), "%s", c.principals[0]);
-			snprintf(more, sizeof(more), " +%zu",
-			    c.nprincipals - 1);
-			check_ok("%s: %s certificate for %s%s, signed by %s, "
-			    "%s%ld days left", cert, c.is_host ? "host" :
-			    "user", princ, c.nprincipals > 1 ? more : "",
-			    c.ca_fp, days < 0 ? "never expires, " : "",
-			    days < 0 ? 0 : days);
+			if (days < 0)
+				snprintf(left, sizeof(left), "never expires");
+			else
+				snprintf(left, sizeof(left), "%ld day%s left",
+				    days, days == 1 ? "" : "s");
+			check_ok("%s: %s certificate for %s, signed by %s, %s",
+			    cert, c.is_host ? "host" : "user",
+			    pki_cert_principals_str(&c, princ, sizeof(princ)),
+			    c.ca_fp, left);
 		}
 	}
-	pki_strv_free(kfp, nk);
+	free(kline);
 	pki_cert_free(&c);
 }
 
@@ -413,17 +426,16 @@ check_sshd(struct check_ctx *ctx, const char *role)
 	child_result_free(&res);
 }
 
-typedef int (*check_user_fn)(struct check_ctx *ctx, char *msg, size_t len);
-
-/* Runs fn in a child that is the sercon user (when we are root and it
- * exists); returns fn's result and its message. */
-static int
-check_as_user(struct check_ctx *ctx, check_user_fn fn, char *msg, size_t len)
+int
+setup_as_user(const char *user, setup_user_fn fn, void *arg, char *msg,
+    size_t len)
 {
+	struct passwd *pw = user != NULL && geteuid() == 0 ?
+	    getpwnam(user) : NULL;
 	int p[2], wst;
 	ssize_t n;
 	size_t off = 0;
-	pid_t pid;
+	pid_t pid, w;
 
 	msg[0] = '\0';
 	if (pipe2(p, O_CLOEXEC) != 0) {
@@ -442,15 +454,15 @@ check_as_user(struct check_ctx *ctx, check_user_fn fn, char *msg, size_t len)
 		int rc;
 
 		close(p[0]);
-		if (geteuid() == 0 && ctx->have_user &&
-		    (setgroups(0, NULL) != 0 || setgid(ctx->gid) != 0 ||
-		    initgroups(SERCON_USER, ctx->gid) != 0 ||
-		    setuid(ctx->uid) != 0)) {
-			snprintf(buf, sizeof(buf), "cannot become %s",
-			    SERCON_USER);
+		buf[0] = '\0';
+		if (pw != NULL && (setgroups(0, NULL) != 0 ||
+		    setgid(pw->pw_gid) != 0 ||
+		    initgroups(user, pw->pw_gid) != 0 ||
+		    setuid(pw->pw_uid) != 0)) {
+			snprintf(buf, sizeof(buf), "cannot become %s", user);
 			rc = -1;
 		} else
-			rc = fn(ctx, buf, sizeof(buf));
+			rc = fn(arg, buf, sizeof(buf));
 		if (write(p[1], buf, strlen(buf)) < 0)
 			rc = -1;
 		_exit(rc == 0 ? 0 : 1);
@@ -466,14 +478,23 @@ check_as_user(struct check_ctx *ctx, check_user_fn fn, char *msg, size_t len)
 	}
 	msg[off] = '\0';
 	close(p[0]);
-	while (waitpid(pid, &wst, 0) == -1 && errno == EINTR)
+	while ((w = waitpid(pid, &wst, 0)) == -1 && errno == EINTR)
 		;
+	/* Without the child's status there is no answer: never read wst
+	 * after a failed waitpid (SIGCHLD ignored makes it ECHILD). */
+	if (w != pid) {
+		snprintf(msg, len, "cannot learn how the check ended: "
+		    "waitpid: %s", strerror(errno));
+		return -1;
+	}
 	return WIFEXITED(wst) && WEXITSTATUS(wst) == 0 ? 0 : -1;
 }
 
 static int
-check_console_dir_fn(struct check_ctx *ctx, char *msg, size_t len)
+check_console_dir_fn(void *arg, char *msg, size_t len)
 {
+	struct check_ctx *ctx = arg;
+
 	struct stat st;
 
 	if (stat(ctx->cfg.console_dir, &st) != 0) {
@@ -497,7 +518,8 @@ check_console_dir(struct check_ctx *ctx)
 {
 	char msg[1024];
 
-	if (check_as_user(ctx, check_console_dir_fn, msg, sizeof(msg)) == 0)
+	if (setup_as_user(ctx->have_user ? SERCON_USER : NULL,
+	    check_console_dir_fn, ctx, msg, sizeof(msg)) == 0)
 		check_ok("console directory %s is reachable by %s",
 		    ctx->cfg.console_dir, SERCON_USER);
 	else
@@ -509,8 +531,9 @@ check_console_dir(struct check_ctx *ctx)
 }
 
 static int
-check_manager_fn(struct check_ctx *ctx, char *msg, size_t len)
+check_manager_fn(void *arg, char *msg, size_t len)
 {
+	struct check_ctx *ctx = arg;
 	struct mgr_key_list keys;
 	char err[SETUP_ERR_MAX];
 	int rc;
@@ -532,7 +555,8 @@ check_manager(struct check_ctx *ctx)
 
 	if (!ctx->cfg_ok)
 		return;
-	if (check_as_user(ctx, check_manager_fn, msg, sizeof(msg)) == 0)
+	if (setup_as_user(ctx->have_user ? SERCON_USER : NULL,
+	    check_manager_fn, ctx, msg, sizeof(msg)) == 0)
 		check_ok("the manager (backend %s) answers: %s",
 		    cfg_backend_name(ctx->cfg.backend), msg);
 	else
@@ -582,6 +606,78 @@ check_port(struct check_ctx *ctx, const char *role, int port)
 	    "stop it, or move sercon-%s-sshd to another port", port, role);
 }
 
+/* The proxies the host sshd accepts: its principals file, and the CAs of
+ * accept_proxy_ca in ca.pub. */
+static void
+check_accept(struct check_ctx *ctx)
+{
+	char err[SETUP_ERR_MAX], list[1024];
+	char **have = NULL, **want = NULL, **cas = NULL;
+	size_t nhave = 0, nwant = 0, ncas = 0, i, j, off = 0;
+
+	if (setup_principals_read(SETUP_PRINCIPALS_FILE, &have, &nhave, err,
+	    sizeof(err)) != 0) {
+		check_fail(ctx, "%s; fix: reinstall sercon's host files, then "
+		    "sercon-setup host", err);
+		return;
+	}
+	list[0] = '\0';
+	for (i = 0; i < nhave; i++) {
+		int w = snprintf(list + off, sizeof(list) - off, "%s%s",
+		    i > 0 ? ", " : "", have[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(list) - off)
+			break;
+		off += (size_t)w;
+	}
+	if (nhave == 0)
+		check_fail(ctx, "%s lists no principal, so no proxy can log "
+		    "in; fix: echo %s >> %s", SETUP_PRINCIPALS_FILE,
+		    PKI_PROXY_PRINCIPAL, SETUP_PRINCIPALS_FILE);
+	else
+		check_ok("the host sshd accepts proxy principal%s %s (%s)",
+		    nhave == 1 ? "" : "s", list, SETUP_PRINCIPALS_FILE);
+	setup_csv_split(ctx->cfg.accept_proxy_principals, &want, &nwant);
+	for (i = 0; i < nwant; i++)
+		if (!pki_strv_has(have, nhave, want[i]))
+			check_fail(ctx, "accept_proxy_principals names %s, "
+			    "which %s lacks; fix: sercon-setup host", want[i],
+			    SETUP_PRINCIPALS_FILE);
+	pki_strv_free(have, nhave);
+	pki_strv_free(want, nwant);
+	setup_csv_split(ctx->cfg.accept_proxy_ca, &cas, &ncas);
+	for (i = 0; i < ncas; i++) {
+		char **keys = NULL;
+		size_t nkeys = 0;
+
+		if (pki_pubkeys_read(cas[i], &keys, &nkeys, err,
+		    sizeof(err)) != 0) {
+			check_fail(ctx, "accept_proxy_ca: %s; fix: put the "
+			    "proxy CA's public key there, or correct "
+			    "accept_proxy_ca", err);
+			continue;
+		}
+		for (j = 0; j < nkeys; j++) {
+			char *fp = NULL;
+
+			if (pki_fingerprint_line(keys[j], &fp, err,
+			    sizeof(err)) != 0)
+				continue;
+			if (pki_strv_has(ctx->ca_lines, ctx->nca, keys[j]))
+				check_ok("ca.pub accepts proxy certificates "
+				    "of CA %s (accept_proxy_ca %s)", fp,
+				    cas[i]);
+			else
+				check_fail(ctx, "accept_proxy_ca names CA %s "
+				    "(%s), which ca.pub lacks; fix: "
+				    "sercon-setup host", fp, cas[i]);
+			free(fp);
+		}
+		pki_strv_free(keys, nkeys);
+	}
+	pki_strv_free(cas, ncas);
+}
+
 static void
 check_role(struct check_ctx *ctx, const char *role)
 {
@@ -597,12 +693,14 @@ check_role(struct check_ctx *ctx, const char *role)
 	check_sshd(ctx, role);
 	if (proxy)
 		check_manager(ctx);
-	else
+	else {
+		check_accept(ctx);
 		check_console_dir(ctx);
+	}
 	check_port(ctx, role, ctx->port > 0 ? ctx->port : proxy ?
 	    SERCON_PROXY_PORT : ctx->cfg.host_port);
-	pki_strv_free(ctx->ca_fps, ctx->nca);
-	ctx->ca_fps = NULL;
+	pki_strv_free(ctx->ca_lines, ctx->nca);
+	ctx->ca_lines = NULL;
 	ctx->nca = 0;
 }
 

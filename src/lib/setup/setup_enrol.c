@@ -43,9 +43,10 @@ static const char install_usage[] =
 "\n"
 "Installs the certificate in the file CERT next to the key it certifies\n"
 "(host-ssh_host_key, proxy-ssh_host_key or proxy-ssh_user_key), after\n"
-"checking that it is the right kind for that slot and that the CA which\n"
-"signed it is trusted: ca.pub here, or the CA key given with --ca-pub,\n"
-"which is then installed as ca.pub (and known_hosts on a proxy).\n";
+"checking its signature, that it is the right kind for that slot and that\n"
+"the CA which signed it is trusted: ca.pub here, or the CA key given with\n"
+"--ca-pub, which is then added to ca.pub and, as @cert-authority, to\n"
+"known_hosts (a machine that is proxy and host dials its own host).\n";
 
 static const struct option enrol_longopts[] = {
 	{ "help", no_argument, NULL, 'h' },
@@ -255,45 +256,45 @@ fail:
 	return SETUP_EXIT_FAIL;
 }
 
-/* The slot whose key the certificate certifies; -1 when none. */
+/* The slot whose key the certificate certifies; -1 when none. Each slot's
+ * public key is derived from its private key and compared whole. */
 static int
-enrol_find_slot(const char *pki_dir, const char *key_fp)
+enrol_find_slot(const char *pki_dir, const char *key_line)
 {
 	char key[PATH_MAX], err[SETUP_ERR_MAX];
 	int s, found = -1;
 
 	for (s = 0; s < PKI_NSLOTS && found < 0; s++) {
-		char **fps = NULL;
-		size_t n = 0;
+		char *line = NULL;
 
 		if (setup_path(key, sizeof(key), pki_dir,
 		    pki_slot_key((enum pki_slot)s)) != 0 ||
 		    access(key, F_OK) != 0)
 			continue;
-		if (pki_fingerprints(key, &fps, &n, err, sizeof(err)) != 0)
+		if (pki_key_derive(key, &line, err, sizeof(err)) != 0)
 			continue;
-		if (strcmp(fps[0], key_fp) == 0)
+		if (strcmp(line, key_line) == 0)
 			found = s;
-		pki_strv_free(fps, n);
+		free(line);
 	}
 	return found;
 }
 
-/* Is the signing CA fingerprint among the keys of a file? */
+/* Is the signing CA among the keys of a file? Compared as key blobs. */
 static int
-enrol_ca_known(const char *ca_file, const char *ca_fp, char *err,
-    size_t errlen)
+enrol_ca_known(const char *ca_file, const char *ca_line, size_t *nkeys,
+    char *err, size_t errlen)
 {
-	char **fps = NULL;
-	size_t n = 0, i;
-	int found = 0;
+	char **lines = NULL;
+	size_t n = 0;
+	int found;
 
-	if (pki_fingerprints(ca_file, &fps, &n, err, errlen) != 0)
+	if (pki_pubkeys_read(ca_file, &lines, &n, err, errlen) != 0)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (strcmp(fps[i], ca_fp) == 0)
-			found = 1;
-	pki_strv_free(fps, n);
+	found = pki_strv_has(lines, n, ca_line) ? 1 : 0;
+	if (nkeys != NULL)
+		*nkeys = n;
+	pki_strv_free(lines, n);
 	return found;
 }
 
@@ -316,8 +317,9 @@ setup_cmd_install_cert(int argc, char **argv)
 	struct enrol_opts o;
 	struct pki_cert c;
 	char err[SETUP_ERR_MAX], dst[PATH_MAX], ca_file[PATH_MAX], until[40];
-	char *text = NULL, *ca_line = NULL;
+	char *text = NULL, principals[512];
 	const char *cert_file;
+	size_t nkeys = 0;
 	int rc, slot, known;
 
 	memset(&c, 0, sizeof(c));
@@ -338,7 +340,7 @@ setup_cmd_install_cert(int argc, char **argv)
 	}
 	if (pki_cert_read(cert_file, &c, err, sizeof(err)) != 0)
 		goto fail;
-	if ((slot = enrol_find_slot(o.pki_dir, c.key_fp)) < 0) {
+	if ((slot = enrol_find_slot(o.pki_dir, c.key_line)) < 0) {
 		snprintf(err, sizeof(err), "the certificate is for key %s, "
 		    "which is none of this machine's keys in %s (run "
 		    "`sercon-setup request` here first)", c.key_fp, o.pki_dir);
@@ -374,7 +376,8 @@ setup_cmd_install_cert(int argc, char **argv)
 		    "public key with --ca-pub FILE", o.pki_dir);
 		goto fail;
 	}
-	if ((known = enrol_ca_known(ca_file, c.ca_fp, err, sizeof(err))) < 0)
+	if ((known = enrol_ca_known(ca_file, c.ca_line, &nkeys, err,
+	    sizeof(err))) < 0)
 		goto fail;
 	if (!known) {
 		snprintf(err, sizeof(err), "the certificate was signed by CA "
@@ -382,15 +385,16 @@ setup_cmd_install_cert(int argc, char **argv)
 		goto fail;
 	}
 	if (o.ca_pub != NULL) {
-		if (pki_pubkey_read(o.ca_pub, &ca_line, err, sizeof(err)) != 0)
-			goto fail;
-		if (enrol_ca_known(o.ca_pub, c.ca_fp, err, sizeof(err)) != 1) {
+		if (nkeys != 1) {
 			snprintf(err, sizeof(err), "--ca-pub: use a file with "
 			    "the one CA key that signed the certificate");
 			goto fail;
 		}
-		if (setup_trust_ca(o.pki_dir, ca_line, slot != PKI_HOST_HOST,
-		    err, sizeof(err)) != 0)
+		/* known_hosts too, whatever the slot: a machine that is
+		 * host and proxy dials its own host, whose certificate this
+		 * CA signs. */
+		if (setup_trust_ca(o.pki_dir, c.ca_line, true, err,
+		    sizeof(err)) != 0)
 			goto fail;
 	}
 	if (setup_path(dst, sizeof(dst), o.pki_dir,
@@ -404,17 +408,16 @@ setup_cmd_install_cert(int argc, char **argv)
 	    (gid_t)-1, 0, err, sizeof(err)) != 0)
 		goto fail;
 	printf("installed %s: %s certificate for %s, valid until %s\n", dst,
-	    c.is_host ? "host" : "user", c.principals[0],
+	    c.is_host ? "host" : "user",
+	    pki_cert_principals_str(&c, principals, sizeof(principals)),
 	    setup_time_str(c.valid_to, until, sizeof(until)));
 	log_info("installed certificate %s", dst);
 	pki_cert_free(&c);
 	free(text);
-	free(ca_line);
 	return SETUP_EXIT_OK;
 fail:
 	log_user_error("install-cert: %s", err);
 	pki_cert_free(&c);
 	free(text);
-	free(ca_line);
 	return SETUP_EXIT_FAIL;
 }

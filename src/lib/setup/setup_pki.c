@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "core/atomic.h"
+#include "core/config.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -42,14 +43,26 @@ static const char proxy_usage[] =
 
 static const char host_usage[] =
 "usage: sercon-setup host --name FQDN[,NAME...] [--ca-dir DIR] [options]\n"
+"       sercon-setup host --accept-proxy-principal NAME --accept-ca FILE\n"
 "\n"
 "Gives this hypervisor host its key and host certificate (host-ssh_host_key)\n"
 "and ca.pub, which its sshd trusts for the proxy's user certificate.\n"
+"Then makes the host sshd accept the other proxies of [host]\n"
+"accept_proxy_principals and accept_proxy_ca in sercon.conf and of the\n"
+"--accept options (without --name, only that is done).\n"
 "  --name NAMES         the names the manager reports for this host\n"
 "  --ca-dir DIR         the CA (default: the PKI directory)\n"
 "  --pki-dir DIR        the PKI directory (default " SERCON_PKIDIR ")\n"
 "  --validity V         90d, 52w, or an ssh-keygen -V interval (default 365d)\n"
-"  --key-type TYPE      type of new keys: ed25519 (default) or rsa\n";
+"  --key-type TYPE      type of new keys: ed25519 (default) or rsa\n"
+"  --accept-proxy-principal NAME\n"
+"                       accept proxy user certificates for NAME too (an\n"
+"                       ovirt-vmconsole proxy: ovirt-vmconsole-proxy);\n"
+"                       added to " SETUP_PRINCIPALS_FILE "\n"
+"  --accept-ca FILE     accept proxy user certificates signed by the CA\n"
+"                       key(s) in FILE too; added to ca.pub\n"
+"Both may be repeated. List them in sercon.conf as well, so that a later\n"
+"`sercon-setup host` restores them after an upgrade replaced the files.\n";
 
 int
 setup_usage_error(const char *cmd, const char *what)
@@ -241,13 +254,12 @@ out:
 /* Is the slot's certificate what we would issue now, and not near its end?
  * Then it is kept (idempotence). */
 static bool
-setup_cert_current(const char *pki_dir, enum pki_slot s, const char *ca_fp,
+setup_cert_current(const char *pki_dir, enum pki_slot s, const char *ca_line,
     const char *principals)
 {
 	char key[PATH_MAX], cert[PATH_MAX], err[SETUP_ERR_MAX];
 	struct pki_cert c;
-	char **kfp = NULL;
-	size_t nk = 0;
+	char *kline = NULL;
 	bool ok;
 
 	if (setup_path(key, sizeof(key), pki_dir, pki_slot_key(s)) != 0 ||
@@ -256,12 +268,12 @@ setup_cert_current(const char *pki_dir, enum pki_slot s, const char *ca_fp,
 		return false;
 	if (pki_cert_read(cert, &c, err, sizeof(err)) != 0)
 		return false;
-	if (pki_fingerprints(key, &kfp, &nk, err, sizeof(err)) != 0) {
+	if (pki_key_derive(key, &kline, err, sizeof(err)) != 0) {
 		pki_cert_free(&c);
 		return false;
 	}
 	ok = c.is_host == pki_slot_is_host(s) &&
-	    strcmp(c.key_fp, kfp[0]) == 0 && strcmp(c.ca_fp, ca_fp) == 0 &&
+	    strcmp(c.key_line, kline) == 0 && strcmp(c.ca_line, ca_line) == 0 &&
 	    pki_cert_has_principals(&c, principals) &&
 	    (c.valid_to == PKI_FOREVER ||
 	    c.valid_to > time(NULL) + PKI_RENEW_DAYS * 86400L) &&
@@ -269,7 +281,7 @@ setup_cert_current(const char *pki_dir, enum pki_slot s, const char *ca_fp,
 	    (c.is_host || (c.noptions == 2 &&
 	    strcmp(c.options[1], "permit-pty") == 0));
 	pki_cert_free(&c);
-	pki_strv_free(kfp, nk);
+	free(kline);
 	return ok;
 }
 
@@ -300,6 +312,10 @@ struct setup_role_opts {
 	const char *names;
 	const char *key_type;
 	char validity[80];
+	char *accept_names[SETUP_ACCEPT_MAX];     /* host only */
+	size_t naccept_names;
+	char *accept_cas[SETUP_ACCEPT_MAX];
+	size_t naccept_cas;
 };
 
 static int
@@ -313,6 +329,8 @@ setup_role_parse(const char *cmd, const char *usage, int argc, char **argv,
 		{ "pki-dir", required_argument, NULL, 'p' },
 		{ "validity", required_argument, NULL, 'V' },
 		{ "key-type", required_argument, NULL, 't' },
+		{ "accept-proxy-principal", required_argument, NULL, 'P' },
+		{ "accept-ca", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *validity = NULL;
@@ -333,6 +351,23 @@ setup_role_parse(const char *cmd, const char *usage, int argc, char **argv,
 		case 'p': o->pki_dir = optarg; break;
 		case 'V': validity = optarg; break;
 		case 't': o->key_type = optarg; break;
+		case 'P':
+		case 'A':
+			if (strcmp(cmd, "host") != 0)
+				return setup_usage_error(cmd, "--accept-* "
+				    "options are for sercon-setup host");
+			if ((ch == 'P' ? o->naccept_names : o->naccept_cas) ==
+			    SETUP_ACCEPT_MAX)
+				return setup_usage_error(cmd, "too many "
+				    "--accept options");
+			if (ch == 'P' && !setup_principal_valid(optarg))
+				return setup_usage_error(cmd, "--accept-proxy-"
+				    "principal is letters, digits and ._@+-");
+			if (ch == 'P')
+				o->accept_names[o->naccept_names++] = optarg;
+			else
+				o->accept_cas[o->naccept_cas++] = optarg;
+			break;
 		default:
 			return setup_usage_error(cmd, "unknown option");
 		}
@@ -452,7 +487,7 @@ setup_machine(const char *cmd, const struct setup_role_opts *o,
 		if (setup_ensure_key(o->pki_dir, s, o->key_type, stdout, err,
 		    sizeof(err)) != 0)
 			goto fail;
-		if (setup_cert_current(o->pki_dir, s, ca_fp, princ)) {
+		if (setup_cert_current(o->pki_dir, s, ca_line, princ)) {
 			printf("kept certificate %s/%s-cert.pub\n", o->pki_dir,
 			    pki_slot_key(s));
 			continue;
@@ -485,6 +520,42 @@ setup_cmd_proxy(int argc, char **argv)
 	return setup_machine("proxy", &o, slots, 2);
 }
 
+/* The other proxies of sercon.conf and of the command line, applied. */
+static int
+setup_host_accept(const struct setup_role_opts *o, bool need_some)
+{
+	struct sercon_config cfg;
+	char err[SETUP_ERR_MAX];
+	char **names = NULL, **cas = NULL;
+	size_t nn = 0, nc = 0, i;
+	int rc = SETUP_EXIT_FAIL;
+
+	if (cfg_load_installed(&cfg, err, sizeof(err)) != 0) {
+		log_user_error("host: %s (see sercon.conf(5))", err);
+		cfg_free(&cfg);
+		return SETUP_EXIT_FAIL;
+	}
+	setup_csv_split(cfg.accept_proxy_principals, &names, &nn);
+	setup_csv_split(cfg.accept_proxy_ca, &cas, &nc);
+	names = xreallocarray(names, nn + o->naccept_names + 1, sizeof(*names));
+	cas = xreallocarray(cas, nc + o->naccept_cas + 1, sizeof(*cas));
+	for (i = 0; i < o->naccept_names; i++)
+		names[nn++] = xstrdup(o->accept_names[i]);
+	for (i = 0; i < o->naccept_cas; i++)
+		cas[nc++] = xstrdup(o->accept_cas[i]);
+	if (need_some && nn == 0 && nc == 0)
+		rc = setup_usage_error("host", "--name is required");
+	else if (setup_accept_apply(o->pki_dir, SETUP_PRINCIPALS_FILE, names, nn,
+	    cas, nc, err, sizeof(err)) != 0)
+		log_user_error("host: %s", err);
+	else
+		rc = SETUP_EXIT_OK;
+	pki_strv_free(names, nn);
+	pki_strv_free(cas, nc);
+	cfg_free(&cfg);
+	return rc;
+}
+
 int
 setup_cmd_host(int argc, char **argv)
 {
@@ -494,5 +565,9 @@ setup_cmd_host(int argc, char **argv)
 
 	if ((rc = setup_role_parse("host", host_usage, argc, argv, &o)) != 0)
 		return rc < 0 ? SETUP_EXIT_OK : rc;
-	return setup_machine("host", &o, slots, 1);
+	if (o.names != NULL &&
+	    (rc = setup_machine("host", &o, slots, 1)) != SETUP_EXIT_OK)
+		return rc;
+	/* Without --name, the other proxies are all there is to do. */
+	return setup_host_accept(&o, o.names == NULL);
 }

@@ -105,7 +105,13 @@ renew_principals(const struct pki_cert *c, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (i = 0; i < c->nprincipals; i++) {
-		int n = snprintf(buf + off, len - off, "%s%s", i ? "," : "",
+		int n;
+
+		/* ssh-keygen -n splits at commas: such a name would come
+		 * back as two. */
+		if (strchr(c->principals[i], ',') != NULL)
+			return -1;
+		n = snprintf(buf + off, len - off, "%s%s", i ? "," : "",
 		    c->principals[i]);
 
 		if (n < 0 || (size_t)n >= len - off)
@@ -138,7 +144,7 @@ renew_slot(struct renew_ctx *r, enum pki_slot s)
 	if (c.valid_to != PKI_FOREVER && c.valid_to - now < r->within)
 		snprintf(why, sizeof(why), c.valid_to <= now ? "expired" :
 		    "expires in %ld days", (long)(c.valid_to - now) / 86400);
-	else if (r->ca_fp != NULL && strcmp(c.ca_fp, r->ca_fp) != 0)
+	else if (r->ca_line != NULL && strcmp(c.ca_line, r->ca_line) != 0)
 		snprintf(why, sizeof(why), "signed by another CA (%s)",
 		    c.ca_fp);
 	else {
@@ -152,8 +158,8 @@ renew_slot(struct renew_ctx *r, enum pki_slot s)
 		goto out;
 	}
 	if (renew_principals(&c, princ, sizeof(princ)) != 0) {
-		log_user_error("renew: %s names no principals; sign it anew "
-		    "with sercon-setup proxy or host", cert);
+		log_user_error("renew: %s names no principals, or one with a "
+		    "comma; sign it anew with sercon-setup proxy or host", cert);
 		goto out;
 	}
 	if (!r->trusted) {
@@ -183,18 +189,16 @@ static bool
 renew_ca_trusted(const struct renew_ctx *r)
 {
 	char path[PATH_MAX], err[SETUP_ERR_MAX];
-	char **fps = NULL;
-	size_t n = 0, i;
-	bool found = false;
+	char **lines = NULL;
+	size_t n = 0;
+	bool found;
 
-	if (r->ca_fp == NULL || setup_path(path, sizeof(path), r->pki_dir,
-	    "ca.pub") != 0 || pki_fingerprints(path, &fps, &n, err,
+	if (r->ca_line == NULL || setup_path(path, sizeof(path), r->pki_dir,
+	    "ca.pub") != 0 || pki_pubkeys_read(path, &lines, &n, err,
 	    sizeof(err)) != 0)
 		return false;
-	for (i = 0; i < n; i++)
-		if (strcmp(fps[i], r->ca_fp) == 0)
-			found = true;
-	pki_strv_free(fps, n);
+	found = pki_strv_has(lines, n, r->ca_line);
+	pki_strv_free(lines, n);
 	return found;
 }
 
