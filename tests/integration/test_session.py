@@ -17,52 +17,8 @@ import time
 import pexpect
 import pytest
 
-from conftest import USER, ssh_argv
+from conftest import FakeConsole, ssh_argv
 from test_proxy import Console, chain, close_session, expect_console, err, inventory, out  # noqa: F401
-
-
-class EchoConsole:
-    """A console that sends back exactly what it receives."""
-
-    def __init__(self, path, banner=b"ECHO READY\r\n"):
-        import pwd
-        self.path = path
-        if os.path.exists(path):
-            os.unlink(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.bind(path)
-        ent = pwd.getpwnam(USER)
-        os.chown(path, ent.pw_uid, ent.pw_gid)
-        self.sock.listen(4)
-        self.banner = banner
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
-        try:
-            c.sendall(self.banner)
-            while True:
-                d = c.recv(65536)
-                if not d:
-                    break
-                c.sendall(d)
-        except OSError:
-            pass
-        c.close()
-
-    def stop(self):
-        self.sock.close()
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
 
 
 @pytest.fixture
@@ -80,7 +36,8 @@ def conf(install):
 
 @pytest.fixture
 def echo(chain, install, inventory):
-    e = EchoConsole(os.path.join(install.console_dir, "id-echo.sock"))
+    e = FakeConsole(os.path.join(install.console_dir, "id-echo.sock"),
+                    banner=b"ECHO READY\r\n")
     inv = chain.base_inventory()
     inv["consoles"].append({"vm_id": "id-echo", "vm_name": "echo", "host": "127.0.0.1",
                             "console": "id-echo.sock", "users": ["alice", "bob"]})

@@ -3,8 +3,8 @@
  * here as "~B": the escape character at the start of a line, then a letter.
  * A pure scanner over the user's keystrokes, so that it can be tested
  * byte by byte; the session (session.c) acts on what it finds. */
-#ifndef SERCON_ESCAPE_H
-#define SERCON_ESCAPE_H
+#ifndef SERCON_PROXY_ESCAPE_H
+#define SERCON_PROXY_ESCAPE_H
 
 #include <stddef.h>
 #include <stdint.h>
