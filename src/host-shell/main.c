@@ -18,6 +18,8 @@ run(const struct sercon_config *cfg, const struct host_args *a)
 		return host_connect(cfg, a);
 	case HOST_CMD_INFO:
 		return host_info(stdout, SERCON_PKIDIR);
+	case HOST_CMD_STATUS:
+		return host_status(stdout, cfg);
 	case HOST_CMD_HELP:
 	case HOST_CMD_NONE:
 		break;

@@ -202,3 +202,185 @@ def test_quickstart_demo_reaches_login_prompt(quickstart):
     child.send("echo $((6*7))\r")
     child.expect("\r\n42\r\n", timeout=20)
     leave(child)
+
+
+# --- sercon-consoled with a real VM ------------------------------------------
+# These run last in this module: from here on the daemon holds the consoles
+# (the tests above show the direct, exclusive mode without it).
+
+VM3 = str(uuid.UUID("5e7c0c1e-0000-4000-8000-000000000003"))
+VM4 = str(uuid.UUID("5e7c0c1e-0000-4000-8000-000000000004"))
+
+
+@pytest.fixture(scope="module")
+def vm_daemon(install, pki, host_sshd, syslog):
+    from test_consoled import Daemon
+    install.write_conf("20-vm-consoled.conf",
+                       "[host]\nconsole_grace = 60\nreplay_lines = 24\n")
+    d = Daemon(install).start()
+    yield d
+    d.stop()
+    install.remove_conf("20-vm-consoled.conf")
+
+
+@pytest.fixture(scope="module")
+def vm3(install, vm_daemon, syslog):
+    """A VM booted while the daemon runs and nobody is attached."""
+    mark = syslog.mark()
+    vm = vm_util.VM(os.path.join(install.console_dir, VM3 + ".sock"))
+    syslog.wait_for(r"sercon-consoled\[\d+\]: console %s\.sock: connected" % VM3,
+                    mark, timeout=20)
+    yield vm
+    vm.kill()
+
+
+def host_spawn(install, host, command):
+    """A session on the host sshd through a pty, as the proxy's ssh -t."""
+    argv = ssh_argv(host.port, install.pki + "/proxy-ssh_user_key", tty=True,
+                    command=["--", command])
+    return pexpect.spawn(argv[0], argv[1:], timeout=30, dimensions=(24, 80))
+
+
+def ring_total(install, host, console):
+    r = subprocess.run(ssh_argv(host.port, install.pki + "/proxy-ssh_user_key",
+                                command=["--", "status"]),
+                       capture_output=True, text=True, timeout=30)
+    m = re.search(r"^console=%s state=connected ring=\d+ total=(\d+)" %
+                  re.escape(console), r.stdout, re.M)
+    return int(m.group(1)) if m else -1
+
+
+def wait_boot_quiet(install, host, console, timeout=vm_util.BOOT_TIMEOUT):
+    """Until the guest has printed its boot log and gone quiet."""
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        total = ring_total(install, host, console)
+        if total != last:
+            last, since = total, time.monotonic()
+        elif total > 60 and time.monotonic() - since > 4:
+            return total
+        time.sleep(1)
+    raise AssertionError("the VM did not go quiet; ring total %d" % last)
+
+
+def test_daemon_boot_log_replayed_to_first_session(install, host_sshd, vm3,
+                                                   syslog):
+    name = VM3 + ".sock"
+    wait_boot_quiet(install, host_sshd, name)
+    child = host_spawn(install, host_sshd,
+                       "--entity-id=alice --entity=Alice connect "
+                       "--console=%s --replay=all" % name)
+    try:
+        # Printed before anyone was attached: the replay has it.
+        child.expect(rb"sercon-vm: booted in [0-9.]+s, kernel", timeout=20)
+        child.expect(rb"login: ", timeout=20)
+        child.sendline(b"")
+    finally:
+        child.sendcontrol("d") if child.isalive() else None
+        child.close(force=True)
+
+
+def test_daemon_two_sessions_one_writer(install, host_sshd, vm3, syslog):
+    name = VM3 + ".sock"
+    alice = host_spawn(install, host_sshd, "--entity-id=alice --entity=Alice "
+                       "connect --console=%s --replay=0" % name)
+    mark = syslog.mark()
+    try:
+        alice.setecho(False)
+        vm_util.console_login(alice)
+        bob = host_spawn(install, host_sshd, "--entity-id=bob --entity=Bob "
+                         "connect --console=%s --replay=0" % name)
+        bob.expect(rb"\[sercon\] %s: Alice writes since \d\d:\d\d UTC; you are "
+                   rb"watching read-only" % VM3.encode(), timeout=20)
+        alice.send("echo $((6*7))\r")
+        alice.expect("\r\n42\r\n", timeout=20)
+        bob.expect("\r\n42\r\n", timeout=20)
+        # Bob's keystrokes never reach the guest.
+        bob.send("echo $((7*11))\r")
+        bob.expect(rb"you are watching read-only; your input goes nowhere")
+        alice.send("echo $((6*8))\r")
+        alice.expect("\r\n48\r\n", timeout=20)
+        assert b"77" not in alice.before
+        # --takeover: Bob writes, Alice is told and stays.
+        carol = host_spawn(install, host_sshd, "--entity-id=bob --entity=Bob "
+                           "connect --console=%s --replay=0 --takeover" % name)
+        carol.expect(rb"you write now \(took over from Alice\)", timeout=20)
+        alice.expect(rb"Bob took over; you are watching read-only", timeout=20)
+        carol.send("echo $((5*5))\r")
+        carol.expect("\r\n25\r\n", timeout=20)
+        alice.expect("\r\n25\r\n", timeout=20)
+        carol.send("exit\r")
+        carol.expect(rb"login: ", timeout=20)
+        for c in (carol, bob):
+            c.close(force=True)
+    finally:
+        alice.close(force=True)
+
+
+def framed_session(install, host, console, entity="alice"):
+    from test_consoled import Session
+    return Session(install, host, console, "--replay=0", framed=True,
+                   entity=entity)
+
+
+@pytest.mark.parametrize("telnet", [False, True], ids=["qmp", "telnet"])
+def test_daemon_sysrq_reaches_guest_kernel(install, host_sshd, vm_daemon,
+                                           syslog, telnet):
+    """SP_SYSRQ 'h' through ssh, sercon-host-shell and the daemon: qemu sends
+    a serial break (QMP chardev-send-break, or telnet IAC BRK), then 'h':
+    the guest kernel prints its SysRq help."""
+    vmid = VM4 if telnet else VM3
+    name = vmid + ".sock"
+    mark = syslog.mark()
+    vm = None
+    if telnet:
+        vm = vm_util.VM(os.path.join(install.console_dir, name), telnet=True,
+                        qmp=False)
+    else:
+        vm_util.VM  # VM3 is the module's, already up
+    try:
+        syslog.wait_for(r"console %s: connected" % re.escape(name), 0,
+                        timeout=30)
+        if telnet:
+            wait_boot_quiet(install, host_sshd, name)
+        s = framed_session(install, host_sshd, name)
+        try:
+            s.expect_msg("H", rb"role=writer")
+            s.send_msg("S", "h")
+            s.expect_msg("N", rb"^SysRq h sent to %s$" % vmid.encode(),
+                         timeout=20)
+            s.expect(rb"sysrq: HELP", timeout=30)
+            syslog.wait_for(r"break: console=%s .* method=%s what=SysRq h" %
+                            (re.escape(name), "telnet" if telnet else "qmp"),
+                            mark)
+        finally:
+            s.close()
+    finally:
+        if vm is not None:
+            vm.kill()
+
+
+def test_daemon_vm_killed_and_restarted(install, host_sshd, vm3, syslog):
+    name = VM3 + ".sock"
+    child = host_spawn(install, host_sshd, "--entity-id=alice --entity=Alice "
+                       "connect --console=%s --replay=0" % name)
+    watcher = host_spawn(install, host_sshd, "--entity-id=bob --entity=Bob "
+                         "connect --console=%s --replay=0 --read-only" % name)
+    try:
+        watcher.expect(rb"watching read-only", timeout=20)
+        vm3.kill()
+        child.expect(rb"\[sercon\] %s: console closed" % VM3.encode(), timeout=20)
+        watcher.expect(rb"\[sercon\] %s: console closed" % VM3.encode(), timeout=20)
+        # The same VM started again: the sessions carry on with it.
+        again = vm_util.VM(os.path.join(install.console_dir, name))
+        vm3.pid = again.pid
+        child.expect(rb"\[sercon\] %s: console back" % VM3.encode(), timeout=30)
+        watcher.expect(rb"console back", timeout=30)
+        vm_util.console_login(child)
+        child.send("echo $((6*7))\r")
+        child.expect("\r\n42\r\n", timeout=20)
+        watcher.expect("\r\n42\r\n", timeout=20)
+    finally:
+        child.close(force=True)
+        watcher.close(force=True)

@@ -34,8 +34,10 @@ def build_image():
 class VM:
     """One qemu process whose serial port is a server socket at `sock`."""
 
-    def __init__(self, sock, group="sercon", quiet=True, netns=None):
+    def __init__(self, sock, group="sercon", quiet=True, netns=None,
+                 telnet=False, qmp=True):
         self.sock = sock
+        self.qmp = sock[:-5] + ".qmp" if sock.endswith(".sock") else sock + ".qmp"
         self.pidfile = sock + ".pid"
         self.logfile = sock + ".qemu.log"
         argv = [os.path.join(VM_DIR, "run-vm"), "--pidfile", self.pidfile,
@@ -44,6 +46,10 @@ class VM:
             argv += ["--group", group]
         if quiet:
             argv.append("--quiet")
+        if telnet:
+            argv.append("--telnet")
+        if not qmp:
+            argv.append("--no-qmp")
         argv += [sock, CACHE]
         if netns:
             argv = ["ip", "netns", "exec", netns] + argv
@@ -72,7 +78,7 @@ class VM:
         deadline = time.monotonic() + 10
         while self.alive() and time.monotonic() < deadline:
             time.sleep(0.05)
-        for p in (self.pidfile, self.sock):
+        for p in (self.pidfile, self.sock, self.qmp):
             try:
                 os.unlink(p)
             except FileNotFoundError:

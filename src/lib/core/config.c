@@ -59,6 +59,18 @@ static const struct cfg_key cfg_keys[] = {
 	/* sercon-setup host applies these two to the host sshd's files */
 	K("host", accept_proxy_principals, T_STR),
 	K("host", accept_proxy_ca, T_STR),
+	K("host", attach_socket, T_PATH),
+	KI("host", scrollback, 1024, 64 << 20),
+	KI("host", replay_lines, 0, 100000),
+	KI("host", console_grace, 0, 86400),
+	KI("host", session_stall, 1, 86400),
+	KI("host", max_sessions, 1, 100000),
+	K("host", break_ctrl_o, T_BOOL),
+	K("host", record, T_BOOL),
+	K("host", record_dir, T_PATH),
+	KI("host", record_max, 4096, 2147483647),
+	KI("host", record_total, 4096, 2147483647),
+	K("host", record_input, T_BOOL),
 };
 
 static const char *const backend_names[] = {
@@ -107,6 +119,15 @@ cfg_defaults(struct sercon_config *cfg)
 	cfg->hop_retries = 4;
 	set_str(&cfg->console_dir, SERCON_RUNSTATEDIR "/sercon/console");
 	set_str(&cfg->lock_dir, SERCON_RUNSTATEDIR "/sercon/lock");
+	set_str(&cfg->attach_socket, SERCON_RUNSTATEDIR "/sercon/consoled.sock");
+	cfg->scrollback = 65536;
+	cfg->replay_lines = 24;
+	cfg->console_grace = 30;
+	cfg->session_stall = 60;
+	cfg->max_sessions = 1024;
+	set_str(&cfg->record_dir, SERCON_LOCALSTATEDIR "/log/sercon/consoles");
+	cfg->record_max = 8 << 20;
+	cfg->record_total = 64 << 20;
 }
 
 void

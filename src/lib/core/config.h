@@ -48,6 +48,19 @@ struct sercon_config {
 	 * comma-separated files of CA public keys. NULL: none. */
 	char *accept_proxy_principals;
 	char *accept_proxy_ca;
+	/* [host] sercon-consoled (sercon-consoled(8)) */
+	char *attach_socket;         /* the daemon's socket for host shells */
+	int scrollback;              /* bytes of output kept per console */
+	int replay_lines;            /* lines replayed on attach by default */
+	int console_grace;           /* seconds sessions wait for a closed console */
+	int session_stall;           /* seconds a session may not read, then dropped */
+	int max_sessions;            /* attach connections at once */
+	bool break_ctrl_o;           /* no telnet/QMP: BREAK is ^O (virtio) */
+	bool record;                 /* asciicast v2 recording per console */
+	char *record_dir;
+	int record_max;              /* bytes: a recording rotates past this */
+	int record_total;            /* bytes: oldest removed past this, per console */
+	bool record_input;           /* record what the writer types too */
 };
 
 /* Fills cfg with the built-in defaults (paths from configure). */

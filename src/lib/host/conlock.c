@@ -113,49 +113,88 @@ out:
 	return rc;
 }
 
+/* Takes the lock on lk->fd (open). On busy the holder is read back. */
+static enum conlock_result
+lock_fd(struct conlock *lk, const char *entity_id, const char *entity,
+    time_t now, struct conlock_holder *holder, char *err, size_t errlen)
+{
+	if (flock(lk->fd, LOCK_EX | LOCK_NB) == -1) {
+		int saved = errno;
+
+		if (saved == EWOULDBLOCK) {
+			read_holder(lk->fd, holder);
+			return CONLOCK_BUSY;
+		}
+		snprintf(err, errlen, "cannot lock: %s", strerror(saved));
+		return CONLOCK_ERROR;
+	}
+	if (write_holder(lk->fd, entity_id, entity, now) != 0) {
+		snprintf(err, errlen, "cannot write the lock file: %s",
+		    strerror(errno));
+		(void)flock(lk->fd, LOCK_UN);
+		return CONLOCK_ERROR;
+	}
+	lk->held = 1;
+	return CONLOCK_OK;
+}
+
+static int
+open_lock(struct conlock *lk, const char *lock_dir, const char *console,
+    char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	if (file_mkdir_p(lock_dir, 0700, err, errlen) != 0)
+		return -1;
+	if (snprintf(path, sizeof(path), "%s/%s.lock", lock_dir, console) >=
+	    (int)sizeof(path)) {
+		snprintf(err, errlen, "lock file path is too long");
+		return -1;
+	}
+	lk->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lk->fd == -1) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+enum conlock_result
+conlock_take(struct conlock *lk, const char *lock_dir, const char *console,
+    const char *entity_id, const char *entity, time_t now,
+    struct conlock_holder *holder, char *err, size_t errlen)
+{
+	enum conlock_result r;
+
+	if (lk->fd != -1 && lk->held)
+		return CONLOCK_OK;
+	if (lk->fd == -1 && open_lock(lk, lock_dir, console, err, errlen) != 0)
+		return CONLOCK_ERROR;
+	r = lock_fd(lk, entity_id, entity, now, holder, err, errlen);
+	if (r == CONLOCK_ERROR) {
+		close(lk->fd);
+		lk->fd = -1;
+	}
+	return r;
+}
+
 enum conlock_result
 conlock_acquire(struct conlock *lk, const char *lock_dir, const char *console,
     const char *entity_id, const char *entity, time_t now,
     struct conlock_holder *holder, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
-	int fd;
+	enum conlock_result r;
 
 	lk->fd = -1;
-	if (file_mkdir_p(lock_dir, 0700, err, errlen) != 0)
-		return CONLOCK_ERROR;
-	if (snprintf(path, sizeof(path), "%s/%s.lock", lock_dir, console) >=
-	    (int)sizeof(path)) {
-		snprintf(err, errlen, "lock file path is too long");
-		return CONLOCK_ERROR;
+	lk->held = 0;
+	r = conlock_take(lk, lock_dir, console, entity_id, entity, now,
+	    holder, err, errlen);
+	if (r == CONLOCK_BUSY) {
+		close(lk->fd);
+		lk->fd = -1;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd == -1) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-		    strerror(errno));
-		return CONLOCK_ERROR;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		int saved = errno;
-
-		if (saved == EWOULDBLOCK) {
-			read_holder(fd, holder);
-			close(fd);
-			return CONLOCK_BUSY;
-		}
-		close(fd);
-		snprintf(err, errlen, "cannot lock %s: %s", path,
-		    strerror(saved));
-		return CONLOCK_ERROR;
-	}
-	if (write_holder(fd, entity_id, entity, now) != 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path,
-		    strerror(errno));
-		close(fd);
-		return CONLOCK_ERROR;
-	}
-	lk->fd = fd;
-	return CONLOCK_OK;
+	return r;
 }
 
 void
@@ -163,7 +202,9 @@ conlock_release(struct conlock *lk)
 {
 	if (lk->fd == -1)
 		return;
-	(void)flock(lk->fd, LOCK_UN);
+	if (lk->held)
+		(void)flock(lk->fd, LOCK_UN);
 	close(lk->fd);
 	lk->fd = -1;
+	lk->held = 0;
 }

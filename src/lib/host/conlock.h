@@ -10,6 +10,7 @@
 
 struct conlock {
 	int fd;
+	int held;             /* 1: fd holds the lock; 0: fd is only open */
 };
 
 /* Who holds a console, as read back from its lock file. */
@@ -30,6 +31,14 @@ enum conlock_result {
  * On CONLOCK_OK the file records entity_id, entity (either may be NULL),
  * our pid and now. */
 enum conlock_result conlock_acquire(struct conlock *lk, const char *lock_dir,
+    const char *console, const char *entity_id, const char *entity,
+    time_t now, struct conlock_holder *holder, char *err, size_t errlen);
+/* As conlock_acquire, for a waiter that retries (sercon-consoled): a busy
+ * lock's file stays open in lk, and the next call tries that descriptor
+ * again, so that retrying opens and closes nothing, and a watcher of
+ * lock_dir (inotify) sees only the holder's close. lk->fd must be -1 the
+ * first time. */
+enum conlock_result conlock_take(struct conlock *lk, const char *lock_dir,
     const char *console, const char *entity_id, const char *entity,
     time_t now, struct conlock_holder *holder, char *err, size_t errlen);
 /* Drops the lock (the file stays: removing it would race with a waiter). */

@@ -20,6 +20,16 @@ host_usage(FILE *f)
 	    "commands:\n"
 	    "  connect --console=NAME   relay this session to the console "
 	    "socket NAME\n"
+	    "    --read-only, --watch   watch it, never write\n"
+	    "    --takeover             become its writer (the writer there is "
+	    "watches)\n"
+	    "    --replay=N|all         first show the last N lines (default "
+	    "from the\n"
+	    "                           configuration) or all kept output\n"
+	    "    --proto=1              the framed session protocol (sercon "
+	    "proxies)\n"
+	    "  status                   who is on which console "
+	    "(sercon-consoled)\n"
 	    "  info                     package, version, CA key and host "
 	    "certificate\n"
 	    "  help                     this text\n"
@@ -71,6 +81,8 @@ parse_command(const char *word, struct host_args *a, char *err,
 		cmd = HOST_CMD_INFO;
 	else if (!strcmp(word, HOST_CMD_WORD_HELP))
 		cmd = HOST_CMD_HELP;
+	else if (!strcmp(word, "status"))
+		cmd = HOST_CMD_STATUS;
 	else {
 		snprintf(err, errlen, "unknown command '%.60s'", word);
 		return -1;
@@ -93,6 +105,41 @@ parse_word(char **argv, int argc, int *i, struct host_args *a, char *err,
 	if (!strcmp(argv[*i], "--" HOST_OPT_DEBUG)) {
 		a->debug = true;
 		return 0;
+	}
+	if (!strcmp(argv[*i], "--read-only") || !strcmp(argv[*i], "--watch") ||
+	    !strcmp(argv[*i], "--takeover")) {
+		if (a->mode != SESS_RW || a->mode_given) {
+			snprintf(err, errlen, "--read-only and --takeover "
+			    "exclude each other");
+			return -1;
+		}
+		a->mode = argv[*i][2] == 't' ? SESS_TAKEOVER : SESS_RO;
+		a->mode_given = true;
+		return 0;
+	}
+	if ((m = opt_value(argv, argc, i, "replay", &val)) == 1) {
+		if (replay_parse(val, &a->replay) != 0 ||
+		    a->replay.kind == REPLAY_DEFAULT) {
+			snprintf(err, errlen, "--replay takes N, all or "
+			    "arrival");
+			return -1;
+		}
+		a->options_given = true;
+		return 0;
+	}
+	if (m == 0 && (m = opt_value(argv, argc, i, "proto", &val)) == 1) {
+		if (strcmp(val, "1") != 0) {
+			snprintf(err, errlen, "--proto: only version 1 is "
+			    "known");
+			return -1;
+		}
+		a->proto = 1;
+		a->options_given = true;
+		return 0;
+	}
+	if (m == -1) {
+		snprintf(err, errlen, "option %.40s needs a value", argv[*i]);
+		return -1;
 	}
 	if ((m = opt_value(argv, argc, i, HOST_OPT_ENTITY_ID, &val)) == 0)
 		m = opt_value(argv, argc, i, HOST_OPT_ENTITYID, &val);
@@ -147,8 +194,10 @@ check_args(struct host_args *a, char *err, size_t errlen)
 		snprintf(err, errlen, "connect needs --console=NAME");
 		return -1;
 	}
-	if (a->cmd != HOST_CMD_CONNECT && a->console != NULL) {
-		snprintf(err, errlen, "--console is an option of connect");
+	if (a->cmd != HOST_CMD_CONNECT && (a->console != NULL ||
+	    a->mode_given || a->options_given)) {
+		snprintf(err, errlen, "--console, --read-only, --takeover, --replay "
+		    "and --proto: each an option of connect");
 		return -1;
 	}
 	decode_entity(&a->entity_id, text_valid_entity_id);

@@ -15,7 +15,9 @@
 
 #include "core/file.h"
 #include "core/mtime.h"
+#include "core/sproto.h"
 #include "core/xmalloc.h"
+#include "host/attach.h"
 #include "host/conlock.h"
 #include "host/host_shell.h"
 #include "core/log.h"
@@ -32,8 +34,9 @@ struct host_session {
 	const struct host_args *args;
 	const char *console;
 	char *log_id, *log_entity;   /* percent-encoded: one token each */
-	char peer[300];
-	long long start_ms;          /* mtime_ms() when the relay began */
+	char peer[TEXT_NAME_MAX + 1];
+	char label[TEXT_NAME_MAX + 1];   /* the console without ".sock" */
+	long long start_ms;          /* mtime_ms() when the session began */
 	int sock;
 	struct conlock lock;
 };
@@ -51,10 +54,10 @@ static void
 host_peer(char *buf, size_t len)
 {
 	const char *env = getenv("SSH_CONNECTION");
-	char addr[256], port[16];
+	char addr[200], port[16];
 
 	snprintf(buf, len, "unknown");
-	if (env == NULL || sscanf(env, "%255s %15s", addr, port) != 2)
+	if (env == NULL || sscanf(env, "%199s %15s", addr, port) != 2)
 		return;
 	if (!text_valid_host(addr) || strspn(port, "0123456789") !=
 	    strlen(port))
@@ -183,7 +186,7 @@ host_lock(const struct sercon_config *cfg, struct host_session *s)
 
 /* Which side closed, from how the relay ended. */
 static int
-host_status(enum relay_why why, int who, int user_ep, int con_ep,
+host_end_status(enum relay_why why, int who, int user_ep, int con_ep,
     const struct relay *r, const char **reason)
 {
 	const struct relay_stats *user = relay_stats(r, user_ep);
@@ -211,17 +214,25 @@ host_status(enum relay_why why, int who, int user_ep, int con_ep,
 }
 
 static void
-host_audit_close(const struct host_session *s, const struct relay *r,
-    int con_ep, int status, const char *reason)
+host_audit_end(const struct host_session *s, unsigned long long to,
+    unsigned long long from, int status, const char *reason, const char *via)
 {
-	const struct relay_stats *con = relay_stats(r, con_ep);
 	double secs = (double)(mtime_ms() - s->start_ms) / 1e3;
 
 	log_info("console close: console=%s entityid=%s entity=%s peer=%s "
 	    "to_console=%llu from_console=%llu duration=%.3fs status=%d "
-	    "reason=%s", s->console, s->log_id, s->log_entity, s->peer,
-	    (unsigned long long)con->bytes_out,
-	    (unsigned long long)con->bytes_in, secs, status, reason);
+	    "reason=%s%s", s->console, s->log_id, s->log_entity, s->peer,
+	    to, from, secs, status, reason, via);
+}
+
+static void
+host_audit_close(const struct host_session *s, const struct relay *r,
+    int con_ep, int status, const char *reason)
+{
+	const struct relay_stats *con = relay_stats(r, con_ep);
+
+	host_audit_end(s, (unsigned long long)con->bytes_out,
+	    (unsigned long long)con->bytes_in, status, reason, "");
 }
 
 static const char *
@@ -254,8 +265,110 @@ host_debug_end(const struct relay *r, enum relay_why why, int user_ep,
 	    side_name(c->wr), strerror(c->wr_errno));
 }
 
+static int host_relay_raw(struct host_session *);
+
+/* A direct session to a framed proxy: the attach loop with the console
+ * as its bare peer. */
+static int
+host_direct_framed(struct host_session *s)
+{
+	struct attach_io io;
+	uint8_t msg[SPROTO_HDR + SPROTO_MAX_PAYLOAD];
+	char text[SPROTO_MAX_PAYLOAD];
+	int n, status;
+
+	n = snprintf(text, sizeof(text), "sercon 1 role=writer console=%s "
+	    "direct=1", s->console);
+	n = sproto_encode_msg(SP_HELLO, text, (size_t)n, msg, sizeof(msg));
+	if (n > 0 && write(STDOUT_FILENO, msg, (size_t)n) != n)
+		return HOST_EXIT_OK;
+	memset(&io, 0, sizeof(io));
+	io.user_in = STDIN_FILENO;
+	io.user_out = STDOUT_FILENO;
+	io.user_framed = true;
+	io.peer = s->sock;
+	io.peer_framed = false;
+	io.stop_fd = host_sig_pipe[0];
+	io.label = s->label;
+	status = attach_run(&io);
+	host_audit_end(s, io.to_peer, io.from_peer, status, io.reason, "");
+	return status;
+}
+
 static int
 host_relay(struct host_session *s)
+{
+	if (s->args->proto == 1)
+		return host_direct_framed(s);
+	return host_relay_raw(s);
+}
+
+/* Through sercon-consoled. Returns -1 when no daemon answers (the caller
+ * falls back to a direct session), else the session's exit status. */
+static int
+host_via_daemon(const struct sercon_config *cfg, struct host_session *s)
+{
+	const struct host_args *a = s->args;
+	struct sess_hello h;
+	struct attach_io io;
+	int fd, status;
+
+	if ((fd = attach_dial(cfg->attach_socket)) == -1) {
+		log_info("sercon-consoled is not running (%s: %s): direct, "
+		    "exclusive session to %s", cfg->attach_socket,
+		    strerror(errno), s->console);
+		return -1;
+	}
+	memset(&h, 0, sizeof(h));
+	h.request = HELLO_ATTACH;
+	snprintf(h.console, sizeof(h.console), "%s", s->console);
+	snprintf(h.entity_id, sizeof(h.entity_id), "%s",
+	    a->entity_id != NULL ? a->entity_id : "");
+	snprintf(h.entity, sizeof(h.entity), "%s",
+	    a->entity != NULL ? a->entity : "");
+	snprintf(h.peer, sizeof(h.peer), "%s", s->peer);
+	h.mode = a->mode;
+	h.replay = a->replay;
+	if (attach_hello(fd, &h) != 0) {
+		log_info("sercon-consoled did not take the hello (%s): direct, "
+		    "exclusive session", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (term_raw(STDIN_FILENO) != 0) {
+		log_user_error("cannot set the terminal to raw mode: %s",
+		    strerror(errno));
+		close(fd);
+		return HOST_EXIT_FAIL;
+	}
+	if (host_signals_catch() != 0) {
+		log_user_error("cannot catch signals: %s", strerror(errno));
+		status = HOST_EXIT_FAIL;
+	} else {
+		s->start_ms = mtime_ms();
+		log_info("console open: console=%s entityid=%s entity=%s "
+		    "peer=%s via=sercon-consoled", s->console, s->log_id,
+		    s->log_entity, s->peer);
+		memset(&io, 0, sizeof(io));
+		io.user_in = STDIN_FILENO;
+		io.user_out = STDOUT_FILENO;
+		io.user_framed = a->proto == 1;
+		io.peer = fd;
+		io.peer_framed = true;
+		io.stop_fd = host_sig_pipe[0];
+		io.label = s->label;
+		status = attach_run(&io);
+		host_audit_end(s, io.to_peer, io.from_peer, status, io.reason,
+		    " via=sercon-consoled");
+	}
+	term_restore();
+	host_signals_release();
+	close(fd);
+	return status;
+}
+
+static int
+host_relay_raw(struct host_session *s)
 {
 	struct relay *r;
 	enum relay_why why;
@@ -275,7 +388,7 @@ host_relay(struct host_session *s)
 	}
 	relay_set_stop_fd(r, host_sig_pipe[0]);
 	why = relay_run(r, &who);
-	status = host_status(why, who, user_ep, con_ep, r, &reason);
+	status = host_end_status(why, who, user_ep, con_ep, r, &reason);
 	host_debug_end(r, why, user_ep, con_ep);
 	host_audit_close(s, r, con_ep, status, reason);
 	relay_free(r);
@@ -297,6 +410,17 @@ host_connect(const struct sercon_config *cfg, const struct host_args *a)
 	host_peer(s.peer, sizeof(s.peer));
 	s.log_id = audit_field(a->entity_id);
 	s.log_entity = audit_field(a->entity);
+	snprintf(s.label, sizeof(s.label), "%s", s.console);
+	if (strlen(s.label) > 5 &&
+	    !strcmp(s.label + strlen(s.label) - 5, ".sock"))
+		s.label[strlen(s.label) - 5] = '\0';
+	if (!text_valid_console(s.console)) {
+		log_user_error("invalid console name '%s'", s.console);
+		status = HOST_EXIT_UNAVAILABLE;
+		goto out;
+	}
+	if ((status = host_via_daemon(cfg, &s)) != -1)
+		goto out;
 	if ((status = host_socket_addr(cfg, s.console, &sa)) != 0)
 		goto out;
 	log_debug("console socket %s", sa.sun_path);
@@ -353,6 +477,18 @@ host_info_file(FILE *f, const char *key, const char *pkidir,
 	free(safe);
 	free(buf);
 	return 0;
+}
+
+int
+host_status(FILE *f, const struct sercon_config *cfg)
+{
+	char err[512];
+
+	if (attach_status(cfg->attach_socket, f, err, sizeof(err)) != 0) {
+		log_user_error("%s", err);
+		return HOST_EXIT_UNAVAILABLE;
+	}
+	return fflush(f) == 0 ? HOST_EXIT_OK : HOST_EXIT_FAIL;
 }
 
 int

@@ -9,8 +9,10 @@
 
 #include "core/config.h"
 #include "core/contract.h"
+#include "host/hello.h"
 
-enum host_cmd { HOST_CMD_NONE, HOST_CMD_CONNECT, HOST_CMD_INFO, HOST_CMD_HELP };
+enum host_cmd { HOST_CMD_NONE, HOST_CMD_CONNECT, HOST_CMD_INFO, HOST_CMD_HELP,
+	HOST_CMD_STATUS };
 
 struct host_args {
 	bool debug;
@@ -18,6 +20,10 @@ struct host_args {
 	char *entity;
 	enum host_cmd cmd;
 	char *console;           /* connect: as given, validated later */
+	enum sess_mode mode;     /* --read-only/--watch, --takeover */
+	struct replay_spec replay;   /* --replay=N|all|arrival */
+	int proto;               /* --proto=1: framed; 0: raw bytes */
+	bool mode_given, options_given;
 };
 
 /* Parses SSH_ORIGINAL_COMMAND (NULL: none). Returns 0, or -1 with a
@@ -33,5 +39,7 @@ int host_info(FILE *f, const char *pkidir);
 /* Relays between stdin/stdout and the console's socket until one side
  * closes; returns an exit status. */
 int host_connect(const struct sercon_config *cfg, const struct host_args *a);
+/* Prints what sercon-consoled says about its consoles and sessions. */
+int host_status(FILE *f, const struct sercon_config *cfg);
 
 #endif
