@@ -29,7 +29,8 @@
 #define FROM_HOST_CAP 16384
 #define NOTICE_ROOM   (SPROTO_MAX_PAYLOAD * 4 + 64)
 #define ERR_KEEP      2048     /* ssh's stderr kept to judge a failure */
-#define SETTLE_MS     1000     /* a raw hop alive this long is connected */
+#define SETTLE_MS     3000     /* a raw hop alive this long is connected
+                                  * (a raw host may say nothing at first) */
 
 enum link_state {
 	LINK_CONNECTING,       /* ssh started, nothing from the host yet */
@@ -61,6 +62,7 @@ struct sess {
 	int tries;                     /* refused hops retried so far */
 	long long started_ms, next_ms, deadline_ms;
 	unsigned long long bytes_in;   /* console bytes from the host */
+	unsigned long long hop_in;     /* bytes of any kind on this hop */
 	uint8_t last;                  /* last byte the user was sent */
 	char old_host[TEXT_HOST_MAX + 1];   /* the host of the last live hop */
 	char told_host[TEXT_HOST_MAX + 1];  /* the last "left" notice named */
@@ -197,6 +199,7 @@ link_start(struct sess *s)
 	o.replay = s->following && s->proto == DIAL_FRAMED ? "arrival" : NULL;
 	s->to_host.len = s->from_host.len = 0;
 	s->err_len = 0;
+	s->hop_in = 0;
 	s->out_eof = s->err_eof = false;
 	s->end_status = -1;
 	s->closed_seen = false;
@@ -404,6 +407,8 @@ on_message(struct sess *s)
 {
 	char *text = (char *)s->dec.payload;
 
+	if (s->dec.type == SP_HELLO || s->dec.type == SP_STATUS)
+		link_live(s);
 	switch (s->dec.type) {
 	case SP_NOTICE:
 		notice(s, "%s", text);
@@ -441,6 +446,19 @@ from_host(struct sess *s)
 		rc = sproto_decode(&s->dec, &in, &inlen, s->to_user.b,
 		    s->to_user.cap - NOTICE_ROOM, &outlen);
 		s->to_user.len = outlen;
+		if (outlen > before && s->state == LINK_CONNECTING) {
+			/* the first console bytes: the notices of arrival
+			 * go before them */
+			static uint8_t first[TO_USER_CAP];
+			size_t dn = outlen - before;
+
+			memcpy(first, s->to_user.b + before, dn);
+			s->to_user.len = before;
+			link_live(s);
+			put(s, first, dn);
+			outlen = s->to_user.len;
+			before = outlen - dn;
+		}
 		if (outlen > before) {
 			s->last = s->to_user.b[outlen - 1];
 			s->bytes_in += outlen - before;
@@ -478,7 +496,7 @@ link_ended(struct sess *s)
 	s->err[s->err_len] = '\0';
 	log_debug("hop to %s ended: status %d, %s; %llu bytes", s->p->vm.host,
 	    status, reached ? "after the host answered" : "before",
-	    s->bytes_in);
+	    s->hop_in);
 	if (!reached && status == HOST_EXIT_SSH && dial_refused(s->err) &&
 	    s->tries < s->p->cfg->hop_retries) {
 		log_info("connect entity=%s host=%s: the host's sshd dropped "
@@ -502,7 +520,9 @@ link_ended(struct sess *s)
 		show_lines(s, s->err);
 		s->err_len = 0;
 	}
-	if (status == HOST_EXIT_SSH && reached)
+	/* ssh's 255 is both "never got there" and "the link broke": what
+	 * came over the hop tells them apart */
+	if (status == HOST_EXIT_SSH && reached && s->hop_in > 0)
 		end(s, status, "lost", "the connection to the VM's host was "
 		    "lost");
 	else
@@ -586,8 +606,10 @@ from_user(struct sess *s, const uint8_t *in, size_t n)
 		    &cmd, &key);
 		in += used;
 		n -= used;
-		if (plen > 0 && s->state != LINK_LIVE &&
-		    s->state != LINK_CONNECTING) {
+		/* between hosts nothing typed goes to the old or the new
+		 * host (typed ahead of the first connect, it does) */
+		if (plen > 0 && (s->state == LINK_WAITING ||
+		    (s->state == LINK_CONNECTING && s->following))) {
 			if (!s->told_dropped)
 				notice(s, "the console is away: what you type "
 				    "is dropped until it is back");
@@ -666,7 +688,11 @@ read_out(struct sess *s)
 		return;
 	}
 	s->from_host.len = (size_t)n;
-	link_live(s);
+	s->hop_in += (unsigned long long)n;
+	/* a raw host answers with the console; a framed one says so first
+	 * (an SP_END for a console that is not there is no answer) */
+	if (s->proto == DIAL_RAW)
+		link_live(s);
 	from_host(s);
 }
 
@@ -687,13 +713,15 @@ read_user(struct sess *s)
 static int
 timeout_ms(struct sess *s)
 {
-	long long t = -1, now = now_ms();
+	long long t, now = now_ms();
 
 	if (s->state == LINK_WAITING)
 		t = s->next_ms - now;
-	else if (s->state == LINK_CONNECTING)
+	else if (s->state == LINK_CONNECTING && s->proto == DIAL_RAW)
 		t = s->started_ms + SETTLE_MS - now;
-	if (t < 0 && s->state != LINK_LIVE)
+	else
+		return -1;             /* until something happens */
+	if (t < 0)
 		t = 0;
 	return t > 60000 ? 60000 : (int)t;
 }
@@ -721,7 +749,7 @@ loop(struct sess *s)
 				end(s, HOST_EXIT_SSH, "unreachable", NULL);
 			continue;
 		}
-		if (s->state == LINK_CONNECTING &&
+		if (s->state == LINK_CONNECTING && s->proto == DIAL_RAW &&
 		    now_ms() - s->started_ms >= SETTLE_MS)
 			link_live(s);
 		if (s->ch.pid > 0 && s->out_eof && s->err_eof) {
