@@ -16,6 +16,7 @@ import pytest
 
 from conftest import FakeConsole
 from test_proxy import chain, inventory  # noqa: F401
+from test_session import conf, leave  # noqa: F401
 
 VMID = "id-mover"
 SOCK = VMID + ".sock"
@@ -40,14 +41,6 @@ def mover(chain, install, inventory, fake_console):
         return fake_console(path, banner=banner, reply=lambda d: b"echo:" + d)
 
     return start
-
-
-@pytest.fixture
-def conf(install):
-    def write(text):
-        install.write_conf("70-follow.conf", "[proxy]\n" + text)
-    yield write
-    install.remove_conf("70-follow.conf")
 
 
 def connect(chain):
@@ -77,10 +70,7 @@ def test_follows_the_vm_to_another_host(chain, mover, inventory, syslog):
     p.send(b"two\r")
     p.expect(b"echo:two")
     assert b"lost" not in p.before
-    p.send(b"\r~~.")
-    p.expect(pexpect.EOF)
-    p.close()
-    assert p.exitstatus == 0
+    leave(p, "mover")
     syslog.wait_for(r"follow entity=alice vm=mover vmid=id-mover host=127\.0\.0\.1: the "
                     r"console closed", since=m)
     syslog.wait_for(r"locate entity=alice vmid=id-mover outcome=listed host=localhost",
@@ -100,10 +90,7 @@ def test_vm_stopped_and_started_on_the_same_host(chain, mover, syslog):
     p.expect(b"MOVER AGAIN")
     p.send(b"x\r")
     p.expect(b"echo:x")
-    p.send(b"\r~~.")
-    p.expect(pexpect.EOF)
-    p.close()
-    assert p.exitstatus == 0
+    leave(p, "mover")
 
 
 def test_vm_removed_from_the_manager(chain, mover, inventory, syslog):

@@ -48,6 +48,15 @@ def echo(chain, install, inventory):
 
 # ---- the in-session commands --------------------------------------------------
 
+def leave(p, vm):
+    """~~. (the user's ssh passes "~." on): the proxy leaves, status 0."""
+    p.send(b"\r~~.")
+    p.expect_exact(b"[sercon] you left " + vm.encode())
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0
+
+
 def test_help_literal_and_leave(chain, syslog):
     m = syslog.mark()
     p = chain.spawn("alice", "web1")
@@ -62,11 +71,7 @@ def test_help_literal_and_leave(chain, syslog):
     p.send(b"\r~~~x\r")
     p.expect_exact(b"echo:\r~x\r")
     # ~~. : leaves; no menu was shown, so the session ends, status 0
-    p.send(b"\r~~.")
-    p.expect_exact(b"[sercon] you left web1")
-    p.expect(pexpect.EOF)
-    p.close()
-    assert p.exitstatus == 0
+    leave(p, "web1")
     syslog.wait_for(r"session entity=alice vm=web1 .*command=leave", since=m)
     syslog.wait_for(r"connect entity=alice vm=web1 .*outcome=closed status=0", since=m,
                     timeout=10)
