@@ -17,8 +17,13 @@ import time
 
 import pytest
 
-from conftest import run
-from test_host import ConsoleServer, host_argv, run_host, read_exact
+from conftest import FakeConsole, run
+from test_host import host_argv, run_host, read_exact
+
+
+def ConsoleServer(directory, name, mode="manual", data=None):
+    """test_host's console server became conftest's FakeConsole (main)."""
+    return FakeConsole(os.path.join(directory, name), mode=mode, data=data)
 
 USER = "sercon"
 

@@ -282,3 +282,97 @@ def test_refused_hop_is_retried(chain, install, host_sshd, syslog, conf):
     finally:
         install.remove_conf("60-dropper.conf")
         d.stop()
+
+
+# ---- with sercon-consoled on the host: the commands that need a sercon host --------
+
+@pytest.fixture(scope="module")
+def consoled(install, host_sshd):
+    from test_consoled import Daemon
+    install.write_conf("20-proxy-consoled.conf",
+                       "[host]\nconsole_grace = 5\nreplay_lines = 5\n")
+    d = Daemon(install).start()
+    yield d
+    d.stop()
+    install.remove_conf("20-proxy-consoled.conf")
+
+
+def test_takeover_and_replay_through_the_proxy(chain, consoled, echo, syslog):
+    m = syslog.mark()
+    alice = chain.spawn("alice", "echo")
+    alice.expect(b"ECHO READY")
+    syslog.wait_for(r"connect entity=alice vm=echo .*proto=1: dialing", since=m)
+    alice.send(b"first\r")
+    alice.expect(b"first")
+    bob = chain.spawn("bob", "echo")
+    bob.expect_exact(b"you are watching read-only")
+    # ~~W: bob takes over; both are told by the host
+    bob.send(b"\r~~W")
+    bob.expect_exact(b"you write now (took over from Alice)")
+    alice.expect_exact(b"Bob took over; you are watching read-only")
+    syslog.wait_for(r"session entity=bob vm=echo .*command=takeover", since=m)
+    bob.send(b"second\r")
+    bob.expect(b"second")
+    # ~~R: the recent output again, "first" included
+    alice.send(b"\r~~R")
+    alice.expect(b"first")
+    syslog.wait_for(r"session entity=alice vm=echo .*command=replay", since=m)
+    # ~~B on a console with no way to send a BREAK: said, never silent
+    bob.send(b"\r~~B")
+    bob.expect_exact(b"[sercon] ")
+    bob.expect(rb"BREAK|break")
+    leave(alice, "echo")
+    leave(bob, "echo")
+
+
+def test_host_notices_are_escaped(chain, consoled, echo, inventory):
+    # An entity name may hold C1 controls and bidi overrides (valid UTF-8):
+    # the host names the writer in its notices; the proxy shows them escaped.
+    inv = chain.base_inventory()
+    inv["users"][0]["name"] = "Ali\u009b2Jce\u202e"
+    inv["consoles"].append({"vm_id": "id-echo", "vm_name": "echo", "host": "127.0.0.1",
+                            "console": "id-echo.sock", "users": ["alice", "bob"]})
+    inventory(inv)
+    alice = chain.spawn("alice", "echo")
+    alice.expect(b"ECHO READY")
+    bob = chain.spawn("bob", "echo")
+    bob.expect_exact(b"you are watching read-only")
+    line = bob.before + bob.after
+    bob.send(b"\r~~W")
+    bob.expect(rb"took over from [^\r\n]*\r\n")
+    line += bob.after
+    assert b"\xc2\x9b" not in line and b"\xe2\x80\xae" not in line, line
+    assert b"x9b2Jce" in line, line
+    leave(alice, "echo")
+    leave(bob, "echo")
+
+
+@pytest.mark.vm
+def test_sysrq_into_a_real_guest(chain, consoled, install, inventory, syslog):
+    """~~Sh typed in the user's ssh: the proxy sends SP_SYSRQ, the daemon a
+    serial break (QMP) and 'h', and the guest kernel prints its SysRq help."""
+    import vm_util
+    if not vm_util.have_qemu():
+        pytest.skip("qemu-system-x86_64 is not installed")
+    vm_util.build_image()
+    vmid = "5e7c0c1e-0000-4000-8000-0000000000b1"
+    inv = chain.base_inventory()
+    inv["consoles"].append({"vm_id": vmid, "vm_name": "guest", "host": "127.0.0.1",
+                            "console": vmid + ".sock", "users": ["alice"]})
+    inventory(inv)
+    m = syslog.mark()
+    vm = vm_util.VM(os.path.join(install.console_dir, vmid + ".sock"))
+    try:
+        syslog.wait_for(r"console %s\.sock: connected" % vmid, m, timeout=30)
+        p = chain.spawn("alice", "guest")
+        p.timeout = 60
+        vm_util.console_login(p)
+        p.send(b"\r~~Sh")
+        p.expect_exact(b"[sercon] SysRq h sent to")
+        p.expect(rb"sysrq: HELP", timeout=60)
+        p.send(b"\r~~B")
+        p.expect_exact(b"[sercon] BREAK sent to")
+        syslog.wait_for(r"session entity=alice vm=guest .*command=sysrq", since=m)
+        leave(p, "guest")
+    finally:
+        vm.kill()
