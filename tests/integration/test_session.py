@@ -286,15 +286,7 @@ def test_refused_hop_is_retried(chain, install, host_sshd, syslog, conf):
 
 # ---- with sercon-consoled on the host: the commands that need a sercon host --------
 
-@pytest.fixture(scope="module")
-def consoled(install, host_sshd):
-    from test_consoled import Daemon
-    install.write_conf("20-proxy-consoled.conf",
-                       "[host]\nconsole_grace = 5\nreplay_lines = 5\n")
-    d = Daemon(install).start()
-    yield d
-    d.stop()
-    install.remove_conf("20-proxy-consoled.conf")
+from test_vm import vm_daemon as consoled  # noqa: E402,F401  sercon-consoled
 
 
 def test_takeover_and_replay_through_the_proxy(chain, consoled, echo, syslog):
