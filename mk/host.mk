@@ -52,7 +52,7 @@ EXTRA_DIST += conf/host/sshd_config.in conf/host/authorized_principals.in \
 	conf/host/sercon-host-sshd.default.in \
 	systemd/sercon-host-sshd.service.in systemd/sercon-consoled.service.in \
 	tests/integration/test_host.py tests/integration/test_consoled.py \
-	tools/bench/host.py
+	tools/bench/host.py tools/bench/consoled.py
 
 if HAVE_CMOCKA
 # test_sproto tests core/sproto.c, which the host side owns the tests of.

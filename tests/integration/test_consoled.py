@@ -17,13 +17,7 @@ import time
 
 import pytest
 
-from conftest import FakeConsole, run
 from test_host import host_argv, run_host, read_exact
-
-
-def ConsoleServer(directory, name, mode="manual", data=None):
-    """test_host's console server became conftest's FakeConsole (main)."""
-    return FakeConsole(os.path.join(directory, name), mode=mode, data=data)
 
 USER = "sercon"
 
@@ -167,17 +161,13 @@ def daemon(install, pki, host_sshd, syslog, record_dir):
 
 
 @pytest.fixture
-def console(install):
-    made = []
-
+def console(install, fake_console):
+    """A fake console NAME in the console directory (conftest.FakeConsole);
+    manual by default: the daemon's connection is handed to the test."""
     def make(name, mode="manual", data=None):
-        s = ConsoleServer(install.console_dir, name, mode, data)
-        made.append(s)
-        return s
-
-    yield make
-    for s in made:
-        s.stop()
+        return fake_console(os.path.join(install.console_dir, name), mode=mode,
+                            data=data)
+    return make
 
 
 class Session:
@@ -979,3 +969,32 @@ def test_flood_never_blocks_others(install, host, daemon, console, sessions,
     writer.kill()
     stalled.kill()
     slow.kill()
+
+
+def test_dead_session_loses_the_writer_role(install, pki, daemon, console,
+                                            sessions, syslog, start_sshd):
+    """A writer whose ssh went silent (SIGSTOP: no TCP answers) is dropped
+    by sshd's ClientAlive* keepalives (the shipped host config: 10 s x 3;
+    here 1 s x 2), and the writer role is free again."""
+    quick = start_sshd(install.datadir + "/host/sshd_config",
+                       ["ClientAliveInterval=1", "ClientAliveCountMax=2"])
+    srv = console("dead.sock")
+    c = wait_daemon_conn(srv)
+    alice = attach(install, quick, sessions, "dead.sock", "--replay=0")
+    bob = attach(install, quick, sessions, "dead.sock", "--replay=0",
+                 entity="bob")
+    bob.expect(rb"Alice writes since")
+    mark = syslog.mark()
+    os.kill(alice.p.pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        syslog.wait_for(r"detach: console=dead\.sock .* entity=Alice "
+                        r"role=writer", mark, timeout=15)
+        assert time.monotonic() - t0 < 10
+        bob.expect(rb"dead: Alice left; nobody writes now")
+        carol = attach(install, quick, sessions, "dead.sock", "--replay=0",
+                       entity="carol")
+        carol.send(b"c")
+        assert collect(c, 1) == b"c"
+    finally:
+        os.kill(alice.p.pid, signal.SIGCONT)

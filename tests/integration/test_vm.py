@@ -212,6 +212,15 @@ VM3 = str(uuid.UUID("5e7c0c1e-0000-4000-8000-000000000003"))
 VM4 = str(uuid.UUID("5e7c0c1e-0000-4000-8000-000000000004"))
 
 
+@pytest.fixture
+def vm_log(syslog):
+    """What the programs logged during a test, shown when it fails."""
+    mark = syslog.mark()
+    yield
+    print("\n".join(l for l in syslog.lines(mark)[-80:]
+                    if "cannot connect" not in l))
+
+
 @pytest.fixture(scope="module")
 def vm_daemon(install, pki, host_sshd, syslog):
     from test_consoled import Daemon
@@ -264,7 +273,7 @@ def wait_boot_quiet(install, host, console, timeout=vm_util.BOOT_TIMEOUT):
     raise AssertionError("the VM did not go quiet; ring total %d" % last)
 
 
-def test_daemon_boot_log_replayed_to_first_session(install, host_sshd, vm3,
+def test_daemon_boot_log_replayed_to_first_session(vm_log, install, host_sshd, vm3,
                                                    syslog):
     name = VM3 + ".sock"
     wait_boot_quiet(install, host_sshd, name)
@@ -281,7 +290,7 @@ def test_daemon_boot_log_replayed_to_first_session(install, host_sshd, vm3,
         child.close(force=True)
 
 
-def test_daemon_two_sessions_one_writer(install, host_sshd, vm3, syslog):
+def test_daemon_two_sessions_one_writer(vm_log, install, host_sshd, vm3, syslog):
     name = VM3 + ".sock"
     alice = host_spawn(install, host_sshd, "--entity-id=alice --entity=Alice "
                        "connect --console=%s --replay=0" % name)
@@ -325,7 +334,7 @@ def framed_session(install, host, console, entity="alice"):
 
 
 @pytest.mark.parametrize("telnet", [False, True], ids=["qmp", "telnet"])
-def test_daemon_sysrq_reaches_guest_kernel(install, host_sshd, vm_daemon,
+def test_daemon_sysrq_reaches_guest_kernel(vm_log, install, host_sshd, vm_daemon,
                                            syslog, telnet):
     """SP_SYSRQ 'h' through ssh, sercon-host-shell and the daemon: qemu sends
     a serial break (QMP chardev-send-break, or telnet IAC BRK), then 'h':
@@ -361,7 +370,7 @@ def test_daemon_sysrq_reaches_guest_kernel(install, host_sshd, vm_daemon,
             vm.kill()
 
 
-def test_daemon_vm_killed_and_restarted(install, host_sshd, vm3, syslog):
+def test_daemon_vm_killed_and_restarted(vm_log, install, host_sshd, vm3, syslog):
     name = VM3 + ".sock"
     child = host_spawn(install, host_sshd, "--entity-id=alice --entity=Alice "
                        "connect --console=%s --replay=0" % name)

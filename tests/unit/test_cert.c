@@ -18,7 +18,10 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "core/sshkey.h"
 #include "setup/pki.h"
@@ -718,6 +721,88 @@ test_sig_verify_sk_ed25519(void **state)
 	free(blob.p);
 }
 
+/* An SSH mpint from a big-endian magnitude. */
+static void
+put_mpint(struct wbuf *b, const unsigned char *m, size_t n)
+{
+	while (n > 0 && m[0] == 0) {
+		m++;
+		n--;
+	}
+	if (n > 0 && (m[0] & 0x80) != 0) {
+		put_u32(b, (uint32_t)n + 1);
+		put(b, "", 1);
+		put(b, m, n);
+	} else
+		put_str(b, m, n);
+}
+
+/* A security-key ECDSA P-256 signature: ECDSA-SHA256 over the same
+ * construction, (mpint r, mpint s) as the signature string. */
+static void
+test_sig_verify_sk_ecdsa(void **state)
+{
+	static const char app[] = "ssh:";
+	const unsigned char msg[] = "certificate bytes";
+	const unsigned char tail[5] = { 0x05, 0, 0, 1, 0 };
+	unsigned char signed_data[32 + 5 + 32], der[160], *p, rb[66], sb[66];
+	const unsigned char *q;
+	struct wbuf key = { 0 }, blob = { 0 }, rs = { 0 };
+	EVP_PKEY_CTX *kctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_PKEY *ec = NULL;
+	ECDSA_SIG *es;
+	const BIGNUM *r, *sv;
+	size_t n = sizeof(der);
+	int dlen, rl, sl;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(EVP_PKEY_keygen_init(kctx), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kctx,
+	    NID_X9_62_prime256v1), 1);
+	assert_int_equal(EVP_PKEY_keygen(kctx, &ec), 1);
+	EVP_PKEY_CTX_free(kctx);
+	/* the uncompressed point closes the SubjectPublicKeyInfo */
+	p = der;
+	dlen = i2d_PUBKEY(ec, &p);
+	assert_true(dlen > 65);
+	put_cstr(&key, "sk-ecdsa-sha2-nistp256@openssh.com");
+	put_cstr(&key, "nistp256");
+	put_str(&key, der + dlen - 65, 65);
+	put_cstr(&key, app);
+	assert_int_equal(EVP_Digest(app, strlen(app), signed_data, NULL,
+	    EVP_sha256(), NULL), 1);
+	memcpy(signed_data + 32, tail, 5);
+	assert_int_equal(EVP_Digest(msg, sizeof(msg), signed_data + 37, NULL,
+	    EVP_sha256(), NULL), 1);
+	assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, ec),
+	    1);
+	assert_int_equal(EVP_DigestSign(ctx, der, &n, signed_data,
+	    sizeof(signed_data)), 1);
+	EVP_MD_CTX_free(ctx);
+	q = der;
+	assert_non_null(es = d2i_ECDSA_SIG(NULL, &q, (long)n));
+	ECDSA_SIG_get0(es, &r, &sv);
+	rl = BN_bn2bin(r, rb);
+	sl = BN_bn2bin(sv, sb);
+	put_mpint(&rs, rb, (size_t)rl);
+	put_mpint(&rs, sb, (size_t)sl);
+	ECDSA_SIG_free(es);
+	put_cstr(&blob, "sk-ecdsa-sha2-nistp256@openssh.com");
+	put_str(&blob, rs.p, rs.len);
+	put(&blob, tail, 5);
+	assert_int_equal(pki_sig_verify(key.p, key.len, blob.p, blob.len, msg,
+	    sizeof(msg), err, sizeof(err)), 0);
+	blob.p[blob.len - 5] ^= 4;             /* the flags are signed */
+	assert_int_equal(pki_sig_verify(key.p, key.len, blob.p, blob.len, msg,
+	    sizeof(msg), err, sizeof(err)), -1);
+	EVP_PKEY_free(ec);
+	free(key.p);
+	free(blob.p);
+	free(rs.p);
+}
+
 int
 main(void)
 {
@@ -731,6 +816,7 @@ main(void)
 		cmocka_unit_test(test_text_shape),
 		cmocka_unit_test(test_sig_verify_direct),
 		cmocka_unit_test(test_sig_verify_sk_ed25519),
+		cmocka_unit_test(test_sig_verify_sk_ecdsa),
 	};
 	const struct CMUnitTest keygen_made[] = {
 		cmocka_unit_test(test_keygen_every_ca_type),

@@ -345,6 +345,77 @@ test_as_user_waitpid_fails(void **state)
 	assert_non_null(strstr(msg, "waitpid"));
 }
 
+/* The other proxies a host accepts: names as the principals file can hold
+ * them, lists from sercon.conf, and the files written once. */
+static void
+test_accept(void **state)
+{
+	char dir[] = "/tmp/test_pki.XXXXXX", pf[128], ca[128], err[256], cmd[160];
+	char **v = NULL, *text = NULL;
+	char *names[] = { "ovirt-vmconsole-proxy", "sercon-proxy",
+	    "ovirt-vmconsole-proxy" };
+	char *cas[1];
+	size_t n = 0;
+	FILE *f;
+
+	(void)state;
+	assert_true(setup_principal_valid("ovirt-vmconsole-proxy"));
+	assert_true(setup_principal_valid("a.b@c+d_e"));
+	assert_false(setup_principal_valid(""));
+	assert_false(setup_principal_valid("-x"));
+	assert_false(setup_principal_valid("a b"));
+	assert_false(setup_principal_valid("#a"));
+	assert_false(setup_principal_valid("a\nb"));
+	assert_false(setup_principal_valid("command=\"x\""));
+	setup_csv_split(" a, b ,,c ", &v, &n);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[0], "a");
+	assert_string_equal(v[1], "b");
+	assert_string_equal(v[2], "c");
+	pki_strv_free(v, n);
+	setup_csv_split(NULL, &v, &n);
+	assert_int_equal(n, 0);
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(pf, sizeof(pf), "%s/authorized_principals", dir);
+	snprintf(ca, sizeof(ca), "%s/other-ca.pub", dir);
+	assert_non_null(f = fopen(pf, "w"));
+	fputs("# comment\nsercon-proxy", f);        /* no final newline */
+	fclose(f);
+	assert_non_null(f = fopen(ca, "w"));
+	fputs(ED_LINE "\n" ED2_LINE "\n", f);
+	fclose(f);
+	cas[0] = ca;
+	assert_int_equal(setup_accept_apply(dir, pf, names, 3, cas, 1, err,
+	    sizeof(err)), 0);
+	assert_int_equal(pki_read_file(pf, 4096, &text, err, sizeof(err)), 0);
+	assert_string_equal(text, "# comment\nsercon-proxy\n"
+	    "ovirt-vmconsole-proxy\n");
+	free(text);
+	assert_int_equal(setup_principals_read(pf, &v, &n, err, sizeof(err)),
+	    0);
+	assert_int_equal(n, 2);
+	pki_strv_free(v, n);
+	snprintf(cmd, sizeof(cmd), "%s/ca.pub", dir);
+	assert_int_equal(pki_pubkeys_read(cmd, &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_true(pki_strv_has(v, n, "ssh-ed25519 " ED2_BLOB));
+	pki_strv_free(v, n);
+	/* again: nothing added twice */
+	assert_int_equal(setup_accept_apply(dir, pf, names, 1, cas, 1, err,
+	    sizeof(err)), 0);
+	assert_int_equal(pki_pubkeys_read(cmd, &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	pki_strv_free(v, n);
+	/* a bad name is refused before anything is written */
+	names[0] = "bad name";
+	assert_int_equal(setup_accept_apply(dir, pf, names, 1, NULL, 0, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a principal"));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -355,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_pubkeys_read),
 		cmocka_unit_test(test_sign_host_many_options),
 		cmocka_unit_test(test_as_user_waitpid_fails),
+		cmocka_unit_test(test_accept),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_fingerprint_rsa),
 	};

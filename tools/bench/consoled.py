@@ -267,6 +267,9 @@ def idle_consoles(c, count=1000, idle_secs=10):
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
     d = os.path.join(c.tmp, "con")
     socks = []
+    # No stale sockets of earlier phases (the daemon would retry them).
+    for f in os.listdir(d):
+        os.unlink(os.path.join(d, f))
     c.stop()
     c.start()
     try:

@@ -6,7 +6,9 @@
 # socket server in a separate process, and socat relaying the same data
 # stdio<->unix socket. Prints ONE JSON object on stdout:
 #   {"name": {"median": x, "min": y, "max": z, "unit": "..."}, ...}
-# and its progress on stderr.
+# and its progress on stderr. With an installed prefix it also runs
+# consoled.py (sercon-consoled beside the direct relay and a bare loop, in
+# this same run) and adds its figures.
 
 import json
 import os
@@ -336,6 +338,10 @@ def main():
         out["host_shell_pss_per_session_20"] = summary(pss, "KiB")
     finally:
         b.close()
+    if os.path.exists(os.path.join(args[0], "libexec/sercon/sercon-consoled")):
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import consoled
+        out.update(consoled.measure(args[0], confd, runs, min(mib, 256)))
     print(json.dumps(out, indent=1, sort_keys=True))
 
 

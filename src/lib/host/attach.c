@@ -21,8 +21,8 @@
 #include "host/attach.h"
 #include "host/host_shell.h"
 
-#define AT_BUF   (64 * 1024)
-#define AT_CHUNK (16 * 1024)
+#define AT_BUF   (256 * 1024)
+#define AT_CHUNK (64 * 1024)
 #define AT_SLACK (2 * (SPROTO_HDR + SPROTO_MAX_PAYLOAD) + 512)
 
 struct at_buf {

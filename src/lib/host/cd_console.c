@@ -150,6 +150,8 @@ con_free(struct cd_console *c)
 	cd_timer_stop(cd, &c->gh);
 	conlock_release(&c->lock);
 	ring_free(&c->ring);
+	free(c->wbuf);
+	c->wbuf = NULL;
 	rec_close(c->rec);
 	c->rec = NULL;
 	if (c->prev != NULL)
@@ -491,9 +493,12 @@ con_output(struct cd_console *c, uint8_t *p, size_t n)
 	con_rewatch(c);
 	ring_put(&c->ring, p, n);
 	rec_output(c->rec, p, n);
+	/* A session with output still pending waits for EPOLLOUT, which
+	 * pumps it: no write is tried that would only fail. */
 	for (s = c->sessions; s != NULL; s = next) {
 		next = s->cnext;
-		sess_pump(s);
+		if (s->olen == 0)
+			sess_pump(s);
 	}
 }
 
@@ -589,6 +594,13 @@ con_write_room(const struct cd_console *c)
 	return c->telnet > 0 ? room / 2 : room;
 }
 
+static void
+con_wbuf(struct cd_console *c)
+{
+	if (c->wbuf == NULL)
+		c->wbuf = xmalloc(CD_CON_WBUF);
+}
+
 void
 con_write(struct cd_console *c, const uint8_t *p, size_t n)
 {
@@ -596,6 +608,15 @@ con_write(struct cd_console *c, const uint8_t *p, size_t n)
 
 	if (c->state != CON_UP)
 		return;
+	con_wbuf(c);
+	if (c->telnet <= 0) {
+		i = CD_CON_WBUF - c->wlen < n ? CD_CON_WBUF - c->wlen : n;
+		memcpy(c->wbuf + c->wlen, p, i);
+		c->wlen += i;
+		rec_input(c->rec, p, i);
+		con_flush(c);
+		return;
+	}
 	for (i = 0; i < n && c->wlen < CD_CON_WBUF; i++) {
 		c->wbuf[c->wlen++] = p[i];
 		if (p[i] == TN_IAC && c->telnet > 0 && c->wlen < CD_CON_WBUF)
@@ -796,6 +817,7 @@ con_break(struct cd_console *c, struct cd_session *s, int key)
 		goto out;
 	}
 	m = con_break_method(c, qmp, sizeof(qmp));
+	con_wbuf(c);
 	if (m != BRK_NONE && CD_CON_WBUF - c->wlen < 4) {
 		sess_notice(s, "%s not sent: %s is not taking input", what,
 		    c->label);

@@ -16,9 +16,10 @@
 #include "host/record.h"
 #include "host/ring.h"
 
-#define CD_OBUF        16384   /* encoded output waiting for a session */
-#define CD_IBUF        4096    /* a session's input not yet decoded */
-#define CD_CON_WBUF    4096    /* bytes waiting for qemu */
+#define CD_OBUF        32768   /* encoded output waiting for a session */
+#define CD_IBUF        32768   /* a session's input not yet decoded */
+#define CD_CON_WBUF    65536   /* bytes waiting for qemu; allocated at the
+                                  first input, so an idle console has none */
 #define CD_MSGS_MAX    64      /* messages queued for one session */
 #define CD_HELLO_SECS  5       /* a client must say hello within this */
 #define CD_RETRIES     8       /* connect attempts (backoff) per event */
@@ -96,7 +97,7 @@ struct cd_console {
 	unsigned retries, backoff_ms;
 	struct ring ring;
 	uint64_t arrival;                   /* offset this connection began */
-	uint8_t wbuf[CD_CON_WBUF];
+	uint8_t *wbuf;                      /* CD_CON_WBUF, or NULL */
 	size_t wlen;
 	int telnet;                         /* 1 yes, 0 unknown, -1 no */
 	int tn_state;

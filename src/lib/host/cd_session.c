@@ -76,8 +76,10 @@ sess_queue(struct cd_session *s, uint64_t at, uint8_t type, const void *p,
 
 	if (s->h.fd == -1)
 		return;
-	if (s->nmsgs >= CD_MSGS_MAX) {
-		/* It reads nothing: the stall timer ends it. */
+	if (s->con != NULL && s->nmsgs >= CD_MSGS_MAX) {
+		/* It reads nothing: the stall timer ends it. (A status
+		 * answer is bounded by the consoles and sessions there are,
+		 * and is not cut.) */
 		return;
 	}
 	if (n > SPROTO_MAX_PAYLOAD)

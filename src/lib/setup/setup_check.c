@@ -26,6 +26,8 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "manager/manager.h"
+#include "host/attach.h"
+#include "manager/ticket.h"
 #include "setup/setup.h"
 #include "core/text.h"
 
@@ -548,6 +550,33 @@ check_manager_fn(void *arg, char *msg, size_t len)
 	return rc;
 }
 
+/* backend engine: the ticket certificate as the engine will judge it
+ * (read as the sercon user: only it may read the key) */
+static int
+check_ticket_fn(void *arg, char *msg, size_t len)
+{
+	struct check_ctx *ctx = arg;
+
+	return ticket_check(ctx->cfg.ticket_certificate, ctx->cfg.ticket_key,
+	    time(NULL), msg, len);
+}
+
+static void
+check_ticket(struct check_ctx *ctx)
+{
+	char msg[1024];
+
+	if (!ctx->cfg_ok || ctx->cfg.backend != BACKEND_ENGINE)
+		return;
+	if (setup_as_user(ctx->have_user ? SERCON_USER : NULL,
+	    check_ticket_fn, ctx, msg, sizeof(msg)) == 0)
+		check_ok("ticket certificate %s: extended key usage "
+		    TICKET_EKU ", valid now, its key signs RSA-PSS",
+		    ctx->cfg.ticket_certificate);
+	else
+		check_fail(ctx, "%s", msg);
+}
+
 static void
 check_manager(struct check_ctx *ctx)
 {
@@ -678,6 +707,31 @@ check_accept(struct check_ctx *ctx)
 	pki_strv_free(cas, ncas);
 }
 
+/* sercon-consoled (sercon-consoled(8)) and who is on which console; not
+ * running is a warning: sessions are then direct and exclusive. */
+static void
+check_consoled(struct check_ctx *ctx)
+{
+	char err[512], *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL || attach_status(ctx->cfg.attach_socket, f, err,
+	    sizeof(err)) != 0) {
+		if (f == NULL)
+			snprintf(err, sizeof(err), "%s", strerror(errno));
+		check_warn("%s; sessions are direct and exclusive until it runs "
+		    "(systemctl start sercon-consoled)", err);
+	} else {
+		fflush(f);
+		check_ok("sercon-consoled answers on %s", ctx->cfg.attach_socket);
+		fputs(text, stdout);
+	}
+	if (f != NULL)
+		fclose(f);
+	free(text);
+}
+
 static void
 check_role(struct check_ctx *ctx, const char *role)
 {
@@ -691,11 +745,13 @@ check_role(struct check_ctx *ctx, const char *role)
 	} else
 		check_cert(ctx, PKI_HOST_HOST);
 	check_sshd(ctx, role);
-	if (proxy)
+	if (proxy) {
+		check_ticket(ctx);
 		check_manager(ctx);
-	else {
+	} else {
 		check_accept(ctx);
 		check_console_dir(ctx);
+		check_consoled(ctx);
 	}
 	check_port(ctx, role, ctx->port > 0 ? ctx->port : proxy ?
 	    SERCON_PROXY_PORT : ctx->cfg.host_port);
