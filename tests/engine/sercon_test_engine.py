@@ -194,18 +194,17 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("Content-Length", str(size))
         self.end_headers()
-        # a key list that looks right all the way: only its size is wrong
-        head = b'{"content":"key_list","version":"1","keys":['
-        entry = (b'{"entityid":"huge","entity":"huge","key":"ssh-ed25519 '
-                 b'AAAAC3NzaC1lZDI1NTE5AAAAIGa0S9Qt/wBz00x7PqxzK+2Y1dYhzDiNzKEh0lGEP916"},')
-        chunk = head + entry * (65536 // len(entry))
+        # a key list that looks right all the way (one entry whose key
+        # never ends): only its size is wrong
+        chunk = (b'{"content":"key_list","version":"1","keys":['
+                 b'{"entityid":"huge","key":"ssh-ed25519 ')
         sent = 0
         try:
             while sent < size:
                 n = min(len(chunk), size - sent)
                 self.wfile.write(chunk[:n])
                 sent += n
-                chunk = entry * (65536 // len(entry))
+                chunk = b"A" * 65536
         except OSError:
             pass
         self._log("huge: sent %d of %d bytes" % (sent, size))

@@ -192,8 +192,10 @@ test_consoles_bad_entries_skipped(void **state)
 	    "{\"vmid\":5,\"vm\":\"e\",\"host\":\"hv\",\"console\":\"c\"},"
 	    "{\"vmid\":\"v6\",\"vm\":\"ok\",\"host\":\"hv\",\"console\":\"c\"}"
 	    "]}", MGR_JSON_COMMAND, &l, err, sizeof(err)), 0);
-	assert_int_equal(l.n, 1);
-	assert_string_equal(l.v[0].vm_id, "v6");
+	/* v4's name has control characters: kept, escaped where shown */
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].vm_id, "v4");
+	assert_string_equal(l.v[1].vm_id, "v6");
 	mgr_console_list_free(&l);
 
 	/* engine: a vmid that cannot make a socket name */
@@ -259,6 +261,41 @@ test_keys_one_bad_entry_each(void **state)
 		assert_string_equal(l.v[1].entity_id, "u-2");
 		mgr_key_list_free(&l);
 	}
+}
+
+/* Plain entries take a fast path that must read them exactly as jansson
+ * would, and hand every other entry to jansson intact. */
+static void
+test_keys_fast_path_same_as_jansson(void **state)
+{
+	struct mgr_key_list l;
+
+	assert_int_equal(keys("{\"content\":\"key_list\",\"version\":1,"
+	    "\"keys\":["
+	    /* plain, blanks between tokens, no entity: the id names it */
+	    "{ \"entityid\" : \"u-1\" ,\n\"key\":\"ssh-ed25519 " K1 "\" }, "
+	    /* a number: jansson's, and the buffer must be intact for it */
+	    "{\"entityid\":\"u-2\",\"n\":1,\"key\":\"ssh-ed25519 " K2 "\"},"
+	    /* repeated name: refused (by jansson) */
+	    "{\"entityid\":\"u-3\",\"key\":\"ssh-ed25519 " K1 "\","
+	    "\"entityid\":\"u-4\"},"
+	    /* an escape: jansson decodes it */
+	    "{\"entityid\":\"u-\\u0035\",\"entity\":\"a\\\"b\","
+	    "\"key\":\"ssh-ed25519 " K1 "\"},"
+	    /* more members than the fast path takes */
+	    "{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\","
+	    "\"f\":\"6\",\"g\":\"7\",\"h\":\"8\",\"entityid\":\"u-6\","
+	    "\"key\":\"ssh-ed25519 " K2 "\"}"
+	    "]}", &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.v[0].entity_id, "u-1");
+	assert_string_equal(l.v[0].entity, "u-1");
+	assert_string_equal(l.v[0].blob, K1);
+	assert_string_equal(l.v[1].entity_id, "u-2");
+	assert_string_equal(l.v[2].entity_id, "u-5");
+	assert_string_equal(l.v[2].entity, "a\"b");
+	assert_string_equal(l.v[3].entity_id, "u-6");
+	mgr_key_list_free(&l);
 }
 
 /* What the envelope itself gets wrong rejects the whole answer: a
@@ -455,6 +492,7 @@ main(void)
 		cmocka_unit_test(test_consoles_bad_entries_skipped),
 		cmocka_unit_test(test_consoles_bad_documents),
 		cmocka_unit_test(test_keys_one_bad_entry_each),
+		cmocka_unit_test(test_keys_fast_path_same_as_jansson),
 		cmocka_unit_test(test_keys_broken_envelope),
 		cmocka_unit_test(test_keys_streamed_in_pieces),
 		cmocka_unit_test(test_keys_huge_entry_skipped),

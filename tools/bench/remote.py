@@ -5,8 +5,8 @@
 # 10,000 keys: with a warm cache (the key index is fresh) and a cold one
 # (every run asks the engine: signed ticket, HTTPS, 10k-key JSON, index
 # rebuilt), and the engine round trip alone (sercon-proxy-fetch keys);
-# the cold index rebuild's time and peak RSS (the helper and every process
-# it waited for) at 10,000 and 100,000 keys; and what a login costs while
+# the cold index rebuild's time, peak RSS and CPU time (the helper and
+# every process it waited for) at 10,000 and 100,000 keys; and what a login costs while
 # the engine hangs (sshd runs the keys helper twice, then the shell's
 # `list`), for the first login and the ten after it.
 # Prints one JSON object {"name": {"median", "min", "max",
@@ -76,18 +76,22 @@ def summary(values):
 
 
 def timed_rss(argv, expect, run_as, env=None):
-    """(ms, peak RSS in MiB) of argv and the processes it waited for, as
-    GNU time reports them (wait4's ru_maxrss)."""
+    """(ms, peak RSS in MiB, CPU ms) of argv and the processes it waited
+    for, as GNU time reports them (wait4's ru_maxrss, user + system time):
+    the CPU time is sercon's own share of a cold run, without the engine's
+    time to make its answer."""
     t0 = time.perf_counter()
-    r = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M"] + argv,
+    r = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M cpu=%U+%S"] + argv,
                        capture_output=True, text=True, env=env, **run_as)
     ms = (time.perf_counter() - t0) * 1000
     if r.returncode != 0 or expect not in r.stdout:
         raise SystemExit("%s failed (%d): %s%s" % (
             argv[0], r.returncode, r.stdout[:200], r.stderr[-800:]))
-    kib = [int(l.split("=")[1]) for l in r.stderr.splitlines()
-           if l.startswith("maxrss=")]
-    return ms, kib[-1] / 1024.0
+    line = [l for l in r.stderr.splitlines() if l.startswith("maxrss=")][-1]
+    rss, cpu = line.split()
+    user, sys_ = cpu.split("=")[1].split("+")
+    return ms, int(rss.split("=")[1]) / 1024.0, \
+        (float(user) + float(sys_)) * 1000
 
 
 def rss_summary(values):
@@ -150,15 +154,16 @@ class Bench:
                 os.unlink(p)
 
     def cold(self, runs):
-        ms, rss = [], []
+        ms, rss, cpu = [], [], []
         for i in range(runs):
             self.drop_index()
-            t, r = timed_rss(self.argv, self.expect, self.run_as)
+            t, r, c = timed_rss(self.argv, self.expect, self.run_as)
             ms.append(t)
             rss.append(r)
-            progress("cold %d/%d (%d keys): %.1f ms, %.1f MiB" % (
-                i + 1, runs, len(self.blobs), t, r))
-        return ms, rss
+            cpu.append(c)
+            progress("cold %d/%d (%d keys): %.1f ms, %.1f MiB, %.0f ms CPU"
+                     % (i + 1, runs, len(self.blobs), t, r, c))
+        return ms, rss, cpu
 
     def login(self):
         """What sshd and the forced command ask of the manager in one
@@ -206,7 +211,7 @@ def main():
             os.chown(b.cache, ent.pw_uid, ent.pw_gid)
         b.start(NKEYS, paths)
         b.configure(paths)
-        cold, cold_rss = b.cold(COLD_RUNS)
+        cold, cold_rss, cold_cpu = b.cold(COLD_RUNS)
         # the share of a cold run spent asking the engine: ticket, HTTPS,
         # the engine's answer, parsing and validating 10k keys
         fetch = []
@@ -223,6 +228,7 @@ def main():
         out.update({"keys_helper_warm_10k": summary(warm),
                     "keys_helper_cold_10k": summary(cold),
                     "index_rebuild_peak_rss_10k": rss_summary(cold_rss),
+                    "index_rebuild_cpu_10k": summary(cold_cpu),
                     "engine_key_fetch_10k": summary(fetch)})
 
         # a hung engine: a warm installation whose answers are past
@@ -244,9 +250,10 @@ def main():
         b.drop_all()
         b.start(BIG, paths)
         b.configure(paths)
-        big, big_rss = b.cold(3)
+        big, big_rss, big_cpu = b.cold(3)
         out["keys_helper_cold_100k"] = summary(big)
         out["index_rebuild_peak_rss_100k"] = rss_summary(big_rss)
+        out["index_rebuild_cpu_100k"] = summary(big_cpu)
         print(json.dumps(out))
     finally:
         try:

@@ -121,18 +121,18 @@ mgr_json_key_line(struct mgr_json_stream *s, size_t i, const char *id,
 /* The engine stores a user's keys as one text and splits it by lines;
  * accept the same from any source. */
 static void
-mgr_json_key_entry(struct mgr_json_stream *s, json_t *e, size_t i)
+mgr_json_key_fields(struct mgr_json_stream *s, size_t i, const char *id,
+    const char *name, const char *key)
 {
-	const char *id, *name, *key, *p, *nl;
+	const char *p, *nl;
 	char *line;
 
-	if (!json_is_object(e) || (id = mgr_json_str(e, "entityid")) == NULL ||
-	    (key = mgr_json_str(e, "key")) == NULL) {
+	if (id == NULL || key == NULL) {
 		mgr_json_skip(s, "manager keys[%zu] skipped: not an object "
 		    "with string entityid and key", i);
 		return;
 	}
-	if ((name = mgr_json_str(e, "entity")) == NULL)
+	if (name == NULL)
 		name = id;
 	for (p = key; *p != '\0'; p = *nl != '\0' ? nl + 1 : nl) {
 		size_t n;
@@ -147,6 +147,122 @@ mgr_json_key_entry(struct mgr_json_stream *s, json_t *e, size_t i)
 		mgr_json_key_line(s, i, id, name, line);
 		free(line);
 	}
+}
+
+static void
+mgr_json_key_entry(struct mgr_json_stream *s, json_t *e, size_t i)
+{
+	if (!json_is_object(e)) {
+		mgr_json_key_fields(s, i, NULL, NULL, NULL);
+		return;
+	}
+	mgr_json_key_fields(s, i, mgr_json_str(e, "entityid"),
+	    mgr_json_str(e, "entity"), mgr_json_str(e, "key"));
+}
+
+/* The common key entry, an object of a few string members whose names
+ * and values are printable ASCII without escapes, read in place without
+ * jansson (which takes most of a rebuild's time otherwise). It accepts
+ * only what jansson would read the same way; anything else (an escape, a
+ * byte outside printable ASCII, a number, a repeated name) returns false,
+ * buf untouched, and goes to jansson, which judges it strictly. On
+ * success the closing quotes in buf are overwritten with NULs. */
+#define MJ_FLAT_MAX 8
+
+static bool mj_space(char c);
+
+static char *
+mj_flat_string(char **pp, char *end, size_t *lenp)
+{
+	char *p = *pp, *start;
+
+	if (p >= end || *p != '"')
+		return NULL;
+	start = ++p;
+	while (p < end && *p != '"') {
+		if (*p == '\\' || (unsigned char)*p < 0x20 ||
+		    (unsigned char)*p > 0x7e)
+			return NULL;
+		p++;
+	}
+	if (p >= end)
+		return NULL;
+	*lenp = (size_t)(p - start);
+	*pp = p + 1;
+	return start;
+}
+
+static char *
+mj_flat_space(char *p, char *end)
+{
+	while (p < end && mj_space(*p))
+		p++;
+	return p;
+}
+
+/* The flat object in buf: n names and values (not yet terminated). */
+static int
+mj_flat_parse(char *buf, size_t len, char **str, size_t *slen)
+{
+	char *p = buf, *end = buf + len;
+	int n = 0;
+
+	p = mj_flat_space(p, end);
+	if (p >= end || *p++ != '{')
+		return -1;
+	for (;;) {
+		if (n == 2 * MJ_FLAT_MAX)
+			return -1;
+		p = mj_flat_space(p, end);
+		if ((str[n] = mj_flat_string(&p, end, &slen[n])) == NULL)
+			return -1;
+		p = mj_flat_space(p, end);
+		if (p >= end || *p++ != ':')
+			return -1;
+		p = mj_flat_space(p, end);
+		if ((str[n + 1] = mj_flat_string(&p, end, &slen[n + 1])) ==
+		    NULL)
+			return -1;
+		n += 2;
+		p = mj_flat_space(p, end);
+		if (p < end && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p >= end || *p++ != '}')
+			return -1;
+		break;
+	}
+	return mj_flat_space(p, end) == end ? n : -1;
+}
+
+static bool
+mj_flat_entry(struct mgr_json_stream *s, char *buf, size_t len, size_t i)
+{
+	char *str[2 * MJ_FLAT_MAX];
+	size_t slen[2 * MJ_FLAT_MAX];
+	const char *id = NULL, *name = NULL, *key = NULL;
+	int n, j, k;
+
+	if ((n = mj_flat_parse(buf, len, str, slen)) < 0)
+		return false;
+	for (j = 0; j < n; j += 2)
+		for (k = 0; k < j; k += 2)
+			if (slen[j] == slen[k] &&
+			    !memcmp(str[j], str[k], slen[j]))
+				return false;   /* jansson reports it */
+	for (j = 0; j < n; j++)
+		str[j][slen[j]] = '\0';
+	for (j = 0; j < n; j += 2) {
+		if (!strcmp(str[j], "entityid"))
+			id = str[j + 1];
+		else if (!strcmp(str[j], "entity"))
+			name = str[j + 1];
+		else if (!strcmp(str[j], "key"))
+			key = str[j + 1];
+	}
+	mgr_json_key_fields(s, i, id, name, key);
+	return true;
 }
 
 static void
@@ -304,6 +420,9 @@ mj_value_done(struct mgr_json_stream *s, char *err, size_t errlen)
 			    "%d bytes", s->member, i, MGR_JSON_ENTRY_MAX);
 			return 0;
 		}
+		if (s->entry == mgr_json_key_entry &&
+		    mj_flat_entry(s, s->cap, s->caplen, i))
+			return 0;
 		/* strict: no \u0000, no repeated field, valid UTF-8 and
 		 * surrogates, integers that fit */
 		if ((v = json_loadb(s->cap, s->caplen, JSON_REJECT_DUPLICATES |

@@ -72,11 +72,15 @@ rpol_find_keys(const struct sercon_config *cfg, const char *type,
 		if (rindex_fresh(cfg, age))
 			goto from_index;
 		if (rindex_stale_ok(cfg, age)) {
+			/* answered first, refreshed after: the refresh starts
+			 * from a process that holds nothing of the lookup */
+			if (answer(k, type, blob, out, err, errlen) != 0)
+				goto corrupt;
+			log_debug("key index is %lld s old: answered from it, "
+			    "refreshing it", age);
 			if (mgr_backoff_left(cfg, now) == 0)
 				mgr_remote_rebuild_async(cfg);
-			log_debug("key index is %lld s old: answering from it "
-			    "while it is refreshed", age);
-			goto from_index;
+			return 0;
 		}
 		log_info("key index is %lld s old, beyond cache_stale_max "
 		    "(%d s past cache_ttl): not served", age,
@@ -101,6 +105,7 @@ rpol_find_keys(const struct sercon_config *cfg, const char *type,
 from_index:
 	if (answer(k, type, blob, out, err, errlen) == 0)
 		return 0;
+corrupt:
 	/* a record failed its checks: never trusted in part, made anew */
 	log_warn("ignoring key index: %s; rebuilding it", err);
 	if (cdir_path(cfg, RINDEX_FILE, path, sizeof(path)) == 0)
