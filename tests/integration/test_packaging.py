@@ -232,6 +232,9 @@ def test_deb_conffiles_and_scripts(deb):
     assert "/etc/pki" not in code
     purge = postrm.split("purge)", 1)[1].split(";;", 1)[0]
     assert "semanage port -d" in purge and "rm -rf /var/cache/sercon" in purge
+    # Removes only its own: no rm under /etc, nothing recursive but its
+    # cache and its locks.
+    assert sorted(re.findall(r"rm -rf (\S+)", purge)) == ["/run/sercon/lock", "/var/cache/sercon"]
 
 
 def test_postinst_unlocks_the_account(deb, tmp_path):
