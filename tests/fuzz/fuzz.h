@@ -1,0 +1,68 @@
+/* fuzz.h: what every libFuzzer target of tests/fuzz shares: quiet logging
+ * (no datagram per parsed entry into the machine's syslog) and the fuzzer's
+ * bytes as a C string or as a file, for the parsers that take one of those.
+ * Included once by each target, which stays one file. */
+#ifndef SERCON_FUZZ_H
+#define SERCON_FUZZ_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include "core/log.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* Every target (one translation unit each) starts the same way: logging
+ * still formats every line (text_safe_buf is fuzzed with it), but sends it
+ * to a socket that does not exist. */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	log_init("sercon-fuzz");
+	log_set_socket("/nonexistent/sercon-fuzz-log");
+	log_set_stderr(false);
+	return 0;
+}
+
+/* A NUL-terminated copy of the input. Inputs holding a NUL are cut there:
+ * the parsers that take a C string never see past it anyway. */
+static inline char *
+fuzz_cstr(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+
+	if (s == NULL)
+		abort();
+	memcpy(s, data, size);
+	s[size] = '\0';
+	return s;
+}
+
+/* An anonymous in-memory file holding the input, for the readers that take
+ * a path: the path is /proc/self/fd/N (a regular file to fstat). Returns the
+ * descriptor; close it when done. */
+static inline int
+fuzz_memfile(const uint8_t *data, size_t size, char *path, size_t pathlen)
+{
+	int fd = memfd_create("sercon-fuzz", MFD_CLOEXEC);
+	size_t off = 0;
+
+	if (fd < 0)
+		abort();
+	while (off < size) {
+		ssize_t n = write(fd, data + off, size - off);
+
+		if (n <= 0)
+			abort();
+		off += (size_t)n;
+	}
+	snprintf(path, pathlen, "/proc/self/fd/%d", fd);
+	return fd;
+}
+
+#endif
