@@ -59,13 +59,17 @@ next(uint32_t *state)
 }
 
 /* Decodes in cut into chunks (maxchunk 0: all at once), through an output
- * buffer of outcap bytes. */
+ * buffer of outcap bytes that, like a real caller's, is not always empty
+ * (or even has room) when the decoder is called: each call is offered a
+ * random part of the room left, and the buffer is drained when full or
+ * when the PRNG says so. */
 static void
 decode(const uint8_t *in, size_t n, uint32_t seed, size_t maxchunk,
     size_t outcap, struct result *r)
 {
 	struct sproto_dec d;
 	uint8_t *out = malloc(outcap);
+	size_t outlen = 0;
 
 	if (out == NULL)
 		abort();
@@ -80,13 +84,33 @@ decode(const uint8_t *in, size_t n, uint32_t seed, size_t maxchunk,
 			chunk = n;
 		left = chunk;
 		for (;;) {
-			size_t outlen = 0;
-			int rc = sproto_decode(&d, &p, &left, out, outcap,
-			    &outlen);
+			/* The room offered varies from call to call, down
+			 * to none, as in a caller's ring buffer. */
+			size_t before = outlen, cap = maxchunk == 0 ? outcap :
+			    outlen + next(&seed) % (outcap - outlen + 1);
+			int rc = sproto_decode(&d, &p, &left, out, cap,
+			    &outlen), full = outlen == cap;
 
-			if (outlen > outcap || p != in + (chunk - left))
+			if (outlen < before || outlen > cap ||
+			    p != in + (chunk - left))
 				abort();
-			put(&r->data, out, outlen);
+			if (rc == SPROTO_NEED && left > 0) {
+				/* input left: the room offered must be used
+				 * up; drain when there is no more */
+				if (!full)
+					abort();
+				if (outlen == outcap) {
+					put(&r->data, out, outlen);
+					outlen = 0;
+				}
+				continue;
+			}
+			/* Otherwise drained only now and then, so that the
+			 * next call may start with a full buffer too. */
+			if (maxchunk == 0 || next(&seed) % 4 == 0) {
+				put(&r->data, out, outlen);
+				outlen = 0;
+			}
 			if (rc == SPROTO_ERR) {
 				r->err = 1;
 				goto done;
@@ -101,15 +125,13 @@ decode(const uint8_t *in, size_t n, uint32_t seed, size_t maxchunk,
 			}
 			if (rc != SPROTO_NEED)
 				abort();
-			if (left == 0)
-				break;
-			if (outlen != outcap)   /* NEED with input left: full */
-				abort();
+			break;          /* this chunk is used up */
 		}
 		in += chunk;
 		n -= chunk;
 	}
 done:
+	put(&r->data, out, outlen);
 	free(out);
 }
 
