@@ -8,8 +8,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_proxy_args tests/fuzz/fuzz_text \
 	tests/fuzz/fuzz_sshkey tests/fuzz/fuzz_mgr_json \
 	tests/fuzz/fuzz_inventory tests/fuzz/fuzz_config \
-	tests/fuzz/fuzz_keyindex tests/fuzz/fuzz_pki_listing \
-	tests/fuzz/fuzz_sproto tests/fuzz/fuzz_menu
+	tests/fuzz/fuzz_keyindex tests/fuzz/fuzz_sshcert \
+	tests/fuzz/fuzz_pki_cert tests/fuzz/fuzz_sproto tests/fuzz/fuzz_menu
 EXTRA_PROGRAMS = $(fuzz_targets)
 
 fuzz_cflags = $(AM_CFLAGS) $(JANSSON_CFLAGS)
@@ -51,10 +51,14 @@ tests_fuzz_fuzz_keyindex_SOURCES = tests/fuzz/fuzz_keyindex.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_keyindex_CFLAGS = $(fuzz_cflags)
 tests_fuzz_fuzz_keyindex_LDADD = $(fuzz_ldadd)
 tests_fuzz_fuzz_keyindex_LDFLAGS = $(fuzz_ldflags)
-tests_fuzz_fuzz_pki_listing_SOURCES = tests/fuzz/fuzz_pki_listing.c tests/fuzz/fuzz.h
-tests_fuzz_fuzz_pki_listing_CFLAGS = $(fuzz_cflags)
-tests_fuzz_fuzz_pki_listing_LDADD = $(fuzz_ldadd)
-tests_fuzz_fuzz_pki_listing_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_sshcert_SOURCES = tests/fuzz/fuzz_sshcert.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_sshcert_CFLAGS = $(fuzz_cflags)
+tests_fuzz_fuzz_sshcert_LDADD = $(fuzz_ldadd)
+tests_fuzz_fuzz_sshcert_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_pki_cert_SOURCES = tests/fuzz/fuzz_pki_cert.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_pki_cert_CFLAGS = $(fuzz_cflags)
+tests_fuzz_fuzz_pki_cert_LDADD = $(fuzz_ldadd)
+tests_fuzz_fuzz_pki_cert_LDFLAGS = $(fuzz_ldflags)
 tests_fuzz_fuzz_sproto_SOURCES = tests/fuzz/fuzz_sproto.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_sproto_CFLAGS = $(fuzz_cflags)
 tests_fuzz_fuzz_sproto_LDADD = $(fuzz_ldadd)

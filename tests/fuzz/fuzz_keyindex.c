@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/contract.h"
 #include "core/text.h"
 #include "manager/keyindex.h"
 #include "fuzz.h"
@@ -138,7 +139,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    "alice", &cons, err, sizeof(err)) == KIDX_OK)
 			mgr_console_list_free(&cons);
 		memset(&cons, 0, sizeof(cons));
-		if (kidx_find_consoles(k, KIDX_EVERYONE, &cons, err,
+		if (kidx_find_consoles(k, SERCON_EVERYONE, &cons, err,
 		    sizeof(err)) == KIDX_OK)
 			mgr_console_list_free(&cons);
 	}
