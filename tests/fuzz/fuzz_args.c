@@ -1,12 +1,16 @@
 /* fuzz_args.c: libFuzzer target of args_split (src/lib/core/args.c), the
  * splitter of every SSH_ORIGINAL_COMMAND. Beyond "no crash, no leak": the
  * words it returns hold no control character, and quoting them again
- * (single quotes) and splitting that gives the same words back. */
+ * (single quotes) and splitting that gives the same words back. And the
+ * other end of the wire: whatever the proxy quotes with dial_quote
+ * (src/lib/proxy/dial.c) for the host's command line, the host's splitter
+ * reads back as exactly that one word (no injection of a second word). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/args.h"
+#include "proxy/dial.h"
 #include "fuzz.h"
 
 /* 'word' with every ' written as '\'' ; appended at line + *len. */
@@ -56,6 +60,27 @@ check_roundtrip(char **argv, int argc)
 	free(line);
 }
 
+/* dial_quote(s), split on the host, is the one word s. */
+static void
+check_dial_quote(const char *s)
+{
+	char *q = dial_quote(s), **argv = NULL, err[128];
+	const unsigned char *p;
+	int argc = 0;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			goto out;       /* refused before quoting matters */
+	if (strlen(q) > ARGS_MAX_LINE)
+		goto out;
+	if (args_split(q, &argv, &argc, err, sizeof(err)) != 0 ||
+	    argc != 1 || strcmp(argv[0], s) != 0)
+		abort();
+	args_free(argv);
+out:
+	free(q);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -78,6 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (memchr(err, '\0', sizeof(err)) == NULL || err[0] == '\0') {
 		abort();                        /* a reason is always given */
 	}
+	check_dial_quote(line);
 	free(line);
 	return 0;
 }
