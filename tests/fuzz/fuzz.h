@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 
 #include "core/log.h"
 
@@ -43,26 +42,41 @@ fuzz_cstr(const uint8_t *data, size_t size)
 	return s;
 }
 
-/* An anonymous in-memory file holding the input, for the readers that take
- * a path: the path is /proc/self/fd/N (a regular file to fstat). Returns the
- * descriptor; close it when done. */
-static inline int
-fuzz_memfile(const uint8_t *data, size_t size, char *path, size_t pathlen)
+/* A file holding the input, for the readers that take a path. One
+ * regular file per process (in /dev/shm, memory, when there is one),
+ * rewritten for each input and removed at exit. A memfd's /proc/self/fd
+ * path would not do: readers open with O_NOFOLLOW, and that is a link. */
+static char fuzz_path[64];
+
+static inline void
+fuzz_file_remove(void)
 {
-	int fd = memfd_create("sercon-fuzz", MFD_CLOEXEC);
+	unlink(fuzz_path);
+}
+
+static inline const char *
+fuzz_file(const uint8_t *data, size_t size)
+{
+	static int fd = -1;
 	size_t off = 0;
 
-	if (fd < 0)
+	if (fd < 0) {
+		snprintf(fuzz_path, sizeof(fuzz_path), "%s/sercon-fuzz.XXXXXX",
+		    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+		if ((fd = mkstemp(fuzz_path)) < 0)
+			abort();
+		atexit(fuzz_file_remove);
+	}
+	if (ftruncate(fd, 0) != 0)
 		abort();
 	while (off < size) {
-		ssize_t n = write(fd, data + off, size - off);
+		ssize_t n = pwrite(fd, data + off, size - off, (off_t)off);
 
 		if (n <= 0)
 			abort();
 		off += (size_t)n;
 	}
-	snprintf(path, pathlen, "/proc/self/fd/%d", fd);
-	return fd;
+	return fuzz_path;
 }
 
 #endif

@@ -1,6 +1,6 @@
 /* fuzz_config.c: libFuzzer target of the configuration reader (src/lib/
  * core/config.c: libinih and sercon's key table), through cfg_load_file on
- * an in-memory file. A file that loads leaves every integer in its range. */
+ * a file holding the input. A file that loads leaves every integer in its range. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,8 +12,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sercon_config cfg;
-	char path[64], err[512];
-	int fd = fuzz_memfile(data, size, path, sizeof(path));
+	const char *path = fuzz_file(data, size);
+	char err[512];
 
 	cfg_defaults(&cfg);
 	if (cfg_load_file(&cfg, path, false, err, sizeof(err)) == 0) {
@@ -26,6 +26,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A second file over the first, as conf.d does. */
 	(void)cfg_load_file(&cfg, path, true, err, sizeof(err));
 	cfg_free(&cfg);
-	close(fd);
 	return 0;
 }

@@ -102,20 +102,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mgr_key_list keys, one;
 	struct mgr_console_list cons;
 	struct kidx *k;
-	char path[64], err[256];
+	const char *path;
+	char err[256];
 	uint8_t *f;
-	int fd;
 
 	if ((f = malloc(size ? size : 1)) == NULL)
 		abort();
 	memcpy(f, data, size);
 	repair(f, size);
-	fd = fuzz_memfile(f, size, path, sizeof(path));
+	path = fuzz_file(f, size);
 	free(f);
-	if (kidx_open(path, &k, err, sizeof(err)) != KIDX_OK) {
-		close(fd);
+	if (kidx_open(path, &k, err, sizeof(err)) != KIDX_OK)
 		return 0;
-	}
 	(void)kidx_source(k);
 	memset(&keys, 0, sizeof(keys));
 	if (kidx_find_keys(k, NULL, NULL, &keys, err, sizeof(err)) ==
@@ -145,6 +143,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	mgr_key_list_free(&keys);
 	kidx_close(k);
-	close(fd);
 	return 0;
 }
