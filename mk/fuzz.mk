@@ -9,7 +9,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_sshkey tests/fuzz/fuzz_mgr_json \
 	tests/fuzz/fuzz_inventory tests/fuzz/fuzz_config \
 	tests/fuzz/fuzz_keyindex tests/fuzz/fuzz_sshcert \
-	tests/fuzz/fuzz_pki_cert tests/fuzz/fuzz_sproto tests/fuzz/fuzz_menu
+	tests/fuzz/fuzz_pki_cert tests/fuzz/fuzz_sproto tests/fuzz/fuzz_menu \
+	tests/fuzz/fuzz_hello
 EXTRA_PROGRAMS = $(fuzz_targets)
 
 fuzz_cflags = $(AM_CFLAGS) $(JANSSON_CFLAGS)
@@ -67,6 +68,10 @@ tests_fuzz_fuzz_menu_SOURCES = tests/fuzz/fuzz_menu.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_menu_CFLAGS = $(fuzz_cflags)
 tests_fuzz_fuzz_menu_LDADD = $(fuzz_ldadd)
 tests_fuzz_fuzz_menu_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_hello_SOURCES = tests/fuzz/fuzz_hello.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_hello_CFLAGS = $(fuzz_cflags)
+tests_fuzz_fuzz_hello_LDADD = $(fuzz_ldadd)
+tests_fuzz_fuzz_hello_LDFLAGS = $(fuzz_ldflags)
 
 # The seed corpora and dictionaries (directories are copied whole).
 EXTRA_DIST += tools/fuzz tests/fuzz/corpus tests/fuzz/dict tests/fuzz/README.md
