@@ -10,7 +10,7 @@ fuzz_targets = \
 	tests/fuzz/fuzz_inventory tests/fuzz/fuzz_config \
 	tests/fuzz/fuzz_keyindex tests/fuzz/fuzz_sshcert \
 	tests/fuzz/fuzz_pki_cert tests/fuzz/fuzz_sproto tests/fuzz/fuzz_menu \
-	tests/fuzz/fuzz_hello
+	tests/fuzz/fuzz_hello tests/fuzz/fuzz_escape
 EXTRA_PROGRAMS = $(fuzz_targets)
 
 fuzz_cflags = $(AM_CFLAGS) $(JANSSON_CFLAGS)
@@ -72,6 +72,10 @@ tests_fuzz_fuzz_hello_SOURCES = tests/fuzz/fuzz_hello.c tests/fuzz/fuzz.h
 tests_fuzz_fuzz_hello_CFLAGS = $(fuzz_cflags)
 tests_fuzz_fuzz_hello_LDADD = $(fuzz_ldadd)
 tests_fuzz_fuzz_hello_LDFLAGS = $(fuzz_ldflags)
+tests_fuzz_fuzz_escape_SOURCES = tests/fuzz/fuzz_escape.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_escape_CFLAGS = $(fuzz_cflags)
+tests_fuzz_fuzz_escape_LDADD = $(fuzz_ldadd)
+tests_fuzz_fuzz_escape_LDFLAGS = $(fuzz_ldflags)
 
 # The seed corpora and dictionaries (directories are copied whole).
 EXTRA_DIST += tools/fuzz tests/fuzz/corpus tests/fuzz/dict tests/fuzz/README.md

@@ -37,14 +37,24 @@ make_list(void)
 	add("b16b", "caf\xc3\xa9 \xe2\x80\xae");
 }
 
-/* What menu_find returned must name the console by what was typed. */
+/* What menu_find returned must name the console by what was typed; an
+ * ambiguity names two consoles, and the message about it fits. */
 static void
 check_find(const char *choice)
 {
-	int i = menu_find(&list, choice, 1);
-	char num[16];
+	int clash[2] = { -1, -1 }, i = menu_find(&list, choice, 1, clash);
+	char num[16], msg[96];
 
-	if (i == MENU_NONE || i == MENU_AMBIGUOUS)
+	if (i == MENU_AMBIGUOUS) {
+		if (clash[0] < 0 || clash[1] < 0 || clash[0] == clash[1] ||
+		    (size_t)clash[0] >= list.n || (size_t)clash[1] >= list.n)
+			abort();
+		menu_clash(&list, choice, clash, msg, sizeof(msg));
+		if (memchr(msg, '\0', sizeof(msg)) == NULL)
+			abort();
+		return;
+	}
+	if (i == MENU_NONE)
 		return;
 	if (i < 0 || (size_t)i >= list.n)
 		abort();
@@ -67,7 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((in = fmemopen((void *)data, size, "r")) == NULL ||
 	    (out = fopen("/dev/null", "w")) == NULL)
 		abort();
-	i = menu_choose("Consoles", &list, in, out);
+	i = menu_choose("Consoles", "~~. leaves", &list, in, out);
 	if (i != MENU_LEAVE && (i < 0 || (size_t)i >= list.n))
 		abort();
 	fclose(in);
