@@ -90,6 +90,6 @@ fuzz:
 	*) $(top_srcdir)/tools/fuzz build ;; \
 	esac
 
-# Every target for FUZZ_SECONDS (20) from its seed corpus, as tools/check does.
+# Every target for FUZZ_SECONDS (18) from its seed corpus, as tools/check does.
 fuzz-smoke:
 	$(top_srcdir)/tools/fuzz smoke $(FUZZ_SECONDS)
