@@ -74,11 +74,12 @@ class Daemon:
 
     def __init__(self, install):
         self.install = install
-        self.sock = install.prefix + "/var/run/sercon/consoled.sock"
+        self.sock = install.prefix + "/var/run/sercon/consoled/consoled.sock"
         self.proc = None
 
     def start(self):
         ent = pwd.getpwnam(USER)
+        os.makedirs(os.path.dirname(self.sock), exist_ok=True)
         os.chown(os.path.dirname(self.sock), ent.pw_uid, ent.pw_gid)
         self.proc = subprocess.Popen(
             ["runuser", "-u", USER, "--",

@@ -108,7 +108,7 @@ cfg_defaults(struct sercon_config *cfg)
 	set_str(&cfg->cache_dir, SERCON_LOCALSTATEDIR "/cache/sercon");
 	set_str(&cfg->console_dir, SERCON_RUNSTATEDIR "/sercon/console");
 	set_str(&cfg->lock_dir, SERCON_RUNSTATEDIR "/sercon/lock");
-	set_str(&cfg->attach_socket, SERCON_RUNSTATEDIR "/sercon/consoled.sock");
+	set_str(&cfg->attach_socket, SERCON_RUNSTATEDIR "/sercon/consoled/consoled.sock");
 	cfg->scrollback = 65536;
 	cfg->replay_lines = 24;
 	cfg->console_grace = 30;
