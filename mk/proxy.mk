@@ -12,14 +12,13 @@ src_lib_proxy_libsercon_proxy_a_SOURCES = \
 pkglibexec_PROGRAMS += src/proxy-keys/sercon-proxy-keys \
 	src/proxy-fetch/sercon-proxy-fetch src/proxy-shell/sercon-proxy-shell
 # sshd runs the keys helper once per offered key and the shell once per
-# session: both are built lean (their own manager.o with MGR_LEAN, no
-# libcurl or libcrypto, whose loading alone costs more than the work) and
-# run sercon-proxy-fetch only when a remote manager must be asked.
+# session: both link the remote step that runs sercon-proxy-fetch
+# (remote_exec.c, see mk/manager.mk), so they load no libcurl or libcrypto,
+# whose loading alone costs more than the work.
 lean_ldadd = $(sanitizer_obj) src/lib/proxy/libsercon_proxy.a \
 	src/lib/manager/libsercon_manager.a $(CORE_LIBS) $(JANSSON_LIBS)
 src_proxy_keys_sercon_proxy_keys_SOURCES = src/proxy-keys/main.c \
-	src/lib/manager/manager.c
-src_proxy_keys_sercon_proxy_keys_CPPFLAGS = $(AM_CPPFLAGS) -DMGR_LEAN
+	src/lib/manager/remote_exec.c
 src_proxy_keys_sercon_proxy_keys_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 src_proxy_keys_sercon_proxy_keys_LDADD = $(lean_ldadd)
 src_proxy_fetch_sercon_proxy_fetch_SOURCES = src/proxy-fetch/main.c
@@ -35,8 +34,7 @@ if !ENABLE_SANITIZERS
 src_proxy_wait_sercon_proxy_wait_LDFLAGS = -static-pie -Wl,-z,relro -Wl,-z,now
 endif
 src_proxy_shell_sercon_proxy_shell_SOURCES = src/proxy-shell/main.c \
-	src/lib/manager/manager.c
-src_proxy_shell_sercon_proxy_shell_CPPFLAGS = $(AM_CPPFLAGS) -DMGR_LEAN
+	src/lib/manager/remote_exec.c
 src_proxy_shell_sercon_proxy_shell_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 src_proxy_shell_sercon_proxy_shell_LDADD = $(lean_ldadd)
 

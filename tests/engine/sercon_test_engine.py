@@ -13,7 +13,9 @@
 #
 # Fixture: {"users": [{"id", "name", "keys": ["ssh-ed25519 AAAA..", ...]}],
 #           "vms": [{"vmid", "vmname", "host", "users": [ids or "*"]}]}
-# Control: {"mode": "normal" | "slow" | "status" | "garbage" | "huge",
+# Control: {"mode": "normal" | "slow" | "status" | "garbage" | "huge" |
+#           "raw-keys" (public_keys answered with "body", other requests
+#           as normal),
 #           "delay": seconds (slow), "status": code (status),
 #           "size": bytes (huge, default 100 MB),
 #           "unannounced": true (huge: no Content-Length, ends by closing)}
@@ -43,6 +45,14 @@ DATE_FORMAT = "%Y%m%d%H%M%S"
 
 
 class TicketError(Exception):
+    status = 403
+
+
+class TicketEkuError(TicketError):
+    """The real engine's decoder fails on a certificate without the
+    vmconsole EKU with an exception that ends as HTTP 500, not 403."""
+    status = 500
+
     """The engine's GeneralSecurityException: answered with 403."""
 
 
@@ -94,7 +104,7 @@ def decode_ticket(body, ca, tolerance, now=None):
     except x509.ExtensionNotFound:
         eku = []
     if VMCONSOLE_EKU not in eku:
-        raise TicketError("Certificate is not authorized for action")
+        raise TicketEkuError("Certificate is not authorized for action")
     signed = [f.strip() for f in fields.get("signedFields", "").strip().split(",")]
     if "salt" not in signed or "data" not in signed:
         raise TicketError("Invalid ticket")
@@ -184,13 +194,17 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("Content-Length", str(size))
         self.end_headers()
-        chunk = b"[" * 65536
+        # a key list that looks right all the way (one entry whose key
+        # never ends): only its size is wrong
+        chunk = (b'{"content":"key_list","version":"1","keys":['
+                 b'{"entityid":"huge","key":"ssh-ed25519 ')
         sent = 0
         try:
             while sent < size:
                 n = min(len(chunk), size - sent)
                 self.wfile.write(chunk[:n])
                 sent += n
+                chunk = b"A" * 65536
         except OSError:
             pass
         self._log("huge: sent %d of %d bytes" % (sent, size))
@@ -217,11 +231,18 @@ class Handler(BaseHTTPRequestHandler):
         elif mode == "huge":
             return self._huge(int(control.get("size", 100 * 1000 * 1000)),
                               bool(control.get("unannounced")))
+        elif mode == "raw-keys" and b"public_keys" in base64.b64decode(
+                body + b"=" * (-len(body) % 4), validate=False):
+            # a key list exactly as given (to test what a parser makes of
+            # bytes json.dumps would never write)
+            self._log("200 public_keys raw")
+            return self._send(200, control.get("body", "").encode(
+                "utf-8", "surrogateescape"))
         try:
             data = decode_ticket(body, self.server.ca, self.server.tolerance)
         except TicketError as e:
-            self._log("403 %s" % e)
-            return self._send(403)
+            self._log("%d %s" % (e.status, e))
+            return self._send(e.status)
         try:
             params = json.loads(data)
             command = params.get("command")

@@ -40,6 +40,33 @@ def clear_cache(install):
             os.unlink(p)
 
 
+def age_cache(install, secs, names=None):
+    """Moves the times of the files in cache_dir back by secs: the clock
+    seam of the manager, which takes a file's age from the older of its
+    own record and its modification time (so an answer can be made to
+    look older, never younger). names: only files starting with one of
+    them."""
+    t = time.time() - secs
+    for f in os.listdir(install.cache_dir):
+        if names is None or any(f.startswith(n) for n in names):
+            os.utime(os.path.join(install.cache_dir, f), (t, t))
+
+
+def bad_key_entries(key_line):
+    """Key list entries, each invalid only as JSON (a \\u0000, a repeated
+    field, a lone surrogate, invalid UTF-8, an overflowing number), each
+    offering key_line (bytes): one such entry must never lock out the
+    others."""
+    return [
+        b'{"entityid":"x\\u0000","entity":"x","key":"' + key_line + b'"}',
+        b'{"entityid":"x","entityid":"y","entity":"x","key":"' + key_line + b'"}',
+        b'{"entityid":"\\ud800","entity":"x","key":"' + key_line + b'"}',
+        b'{"entityid":"x\xff\xfe","entity":"x","key":"' + key_line + b'"}',
+        b'{"entityid":"x","n":123456789012345678901234567890,"key":"'
+        + key_line + b'"}',
+    ]
+
+
 def users_and_vms(user_key):
     """alice (two keys) may use vm-a and vm-b; bob (one key) vm-b and vm-c."""
     alice1 = user_key("remote-alice1")

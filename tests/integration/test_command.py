@@ -11,9 +11,9 @@ import textwrap
 import pytest
 
 from conftest import TOOLS
-from remote_util import (ALICE_ID, BOB_ID, VM_A, VM_B, VM_C, EchoConsole,
-                         clear_cache, connect, listing, refused, sercon_ids,
-                         ssh, users_and_vms)
+from remote_util import (ALICE_ID, BOB_ID, REPO, VM_A, VM_B, VM_C,
+                         EchoConsole, bad_key_entries, clear_cache, connect,
+                         listing, refused, sercon_ids, ssh, users_and_vms)
 
 CONF = "50-remote-command.conf"
 TIMEOUT = 2            # the failure tests that wait for the manager
@@ -22,16 +22,27 @@ BOUND = TIMEOUT + 13
 
 HELPER = textwrap.dedent('''\
     #!/usr/bin/python3
-    # Stand-in for ovirt-vmconsole-list.py: same arguments, same output.
-    import json, os, sys, time
+    # Stand-in for ovirt-vmconsole-list.py: same arguments (parsed by
+    # argparse, as the real one), same output.
+    import argparse, json, os, sys, time
     here = os.path.dirname(os.path.abspath(__file__))
     with open(os.path.join(here, "calls"), "a") as f:
         f.write(json.dumps(sys.argv[1:]) + "\\n")
+    p = argparse.ArgumentParser()
+    p.add_argument("--version", required=True)
+    sub = p.add_subparsers(dest="what", required=True)
+    k = sub.add_parser("keys")
+    for o in ("--keyfp", "--keytype", "--keycontent"):
+        k.add_argument(o)
+    c = sub.add_parser("consoles")
+    c.add_argument("--entityid", required=True)
+    args = p.parse_args()
     with open(os.path.join(here, "control.json")) as f:
-        mode = json.load(f).get("mode", "normal")
+        control = json.load(f)
+    mode = control.get("mode", "normal")
     with open(os.path.join(here, "fixture.json")) as f:
         fx = json.load(f)
-    what = "keys" if "keys" in sys.argv else "consoles"
+    what = args.what
     if mode == "hang-" + what or mode == "hang":
         # a child holding stdout must not keep the proxy waiting either
         os.system("sleep 60 &")
@@ -42,12 +53,16 @@ HELPER = textwrap.dedent('''\
     if mode == "fail-" + what:
         sys.stderr.write("engine call failed\\n")
         sys.exit(3)
+    if mode == "raw-keys" and what == "keys":
+        sys.stdout.buffer.write(control["body"].encode("utf-8",
+                                                       "surrogateescape"))
+        sys.exit(0)
     if what == "keys":
         out = {"version": 1, "content": "key_list", "keys": [
             {"entityid": u["id"], "entity": u["name"], "key": k}
             for u in fx["users"] for k in u["keys"]]}
     else:
-        uid = sys.argv[sys.argv.index("--entityid") + 1]
+        uid = args.entityid
         out = {"version": 1, "content": "console_list", "consoles": [
             {"vmid": v["vmid"], "vmname": v["vmname"], "vm": v["vmname"],
              "host": v["host"], "console": "%s.sock" % v["vmid"]}
@@ -56,9 +71,21 @@ HELPER = textwrap.dedent('''\
 ''')
 
 KEYS_ALL = "{helper} --version {{version}} keys"
-KEYS_ONE = ("{helper} --version {{version}} keys --keyfp {{keyfp}} "
-            "--keytype {{keytype}} --keycontent {{key}}")
-CONSOLES = "{helper} --version {{version}} consoles --entityid {{entityid}}"
+KEYS_ONE = ("{helper} --version={{version}} keys --keyfp={{keyfp}} "
+            "--keytype={{keytype}} --keycontent={{key}}")
+CONSOLES = "{helper} --version={{version}} consoles --entityid={{entityid}}"
+
+
+def shipped_template(install, key):
+    """The commented example of key in the shipped sercon.conf, with the
+    stand-in's path as its program."""
+    with open(os.path.join(REPO, "conf", "sercon.conf.in")) as f:
+        for line in f:
+            if line.startswith(";%s = " % key):
+                words = line.split(" = ", 1)[1].strip().split(" ")
+                return " ".join([install.prefix + "/test-command/"
+                                 "ovirt-vmconsole-list.py"] + words[1:])
+    raise AssertionError("no %s example in conf/sercon.conf.in" % key)
 
 
 class Env:
@@ -74,9 +101,20 @@ class Env:
     def pub(self, user, i=0):
         return self.users[user][2][i][1]
 
-    def mode(self, mode):
+    def mode(self, mode, **kw):
+        kw["mode"] = mode
         with open(self.dir + "/control.json", "w") as f:
-            json.dump({"mode": mode}, f)
+            json.dump(kw, f)
+
+    def fixture(self, change=None):
+        """The fixture, rewritten by change(fixture) when given."""
+        with open(self.dir + "/fixture.json") as f:
+            fx = json.load(f)
+        if change:
+            change(fx)
+            with open(self.dir + "/fixture.json", "w") as f:
+                json.dump(fx, f)
+        return fx
 
     def calls(self):
         try:
@@ -87,7 +125,9 @@ class Env:
 
     def configure(self, key_list=KEYS_ALL, **kw):
         opts = {"backend": "command",
-                "key_list": key_list.format(helper=self.helper),
+                # a template naming {helper} is formatted, others are raw
+                "key_list": (key_list.format(helper=self.helper)
+                             if "{helper}" in key_list else key_list),
                 "console_list": CONSOLES.format(helper=self.helper),
                 "timeout": NORMAL_TIMEOUT, "cache_ttl": 30, "cache_stale_max": 600}
         opts.update(kw)
@@ -140,8 +180,8 @@ def test_two_users_see_their_consoles(cmd, template):
     assert listing(cmd.port, cmd.key("alice", 1)) == {"vm-a": VM_A, "vm-b": VM_B}
     assert listing(cmd.port, cmd.key("bob")) == {"vm-b": VM_B, "vm-c": VM_C}
     consoles = [c for c in cmd.calls() if "consoles" in c]
-    assert ["--version", "1", "consoles", "--entityid", ALICE_ID] in consoles
-    assert ["--version", "1", "consoles", "--entityid", BOB_ID] in consoles
+    assert ["--version=1", "consoles", "--entityid=" + ALICE_ID] in consoles
+    assert ["--version=1", "consoles", "--entityid=" + BOB_ID] in consoles
 
 
 def test_key_placeholders(cmd):
@@ -151,8 +191,8 @@ def test_key_placeholders(cmd):
     fp = subprocess.run([TOOLS["ssh_keygen"], "-l", "-E", "sha256", "-f",
                          cmd.key("bob") + ".pub"], capture_output=True,
                         text=True, check=True).stdout.split()[1]
-    assert ["--version", "1", "keys", "--keyfp", fp, "--keytype", typ,
-            "--keycontent", blob] in cmd.calls()
+    assert ["--version=1", "keys", "--keyfp=" + fp, "--keytype=" + typ,
+            "--keycontent=" + blob] in cmd.calls()
 
 
 def test_connect(cmd):
@@ -227,3 +267,87 @@ def test_tampered_console_cache_not_trusted(cmd, syslog):
     refused(cmd.port, cmd.key("bob"), bound=BOUND)
     syslog.wait_for(r"cache: ignoring .* for entity %s: it does not verify"
                     % BOB_ID, since=mark)
+
+
+def test_shipped_templates_keep_the_entity_id_a_value(cmd, syslog):
+    # an entity id that looks like an option ("--help") must reach the
+    # helper as the value of --entityid, not as an option of its own: the
+    # shipped examples use --entityid={entityid}
+    dash = "--help"
+    fx = cmd.fixture()
+    bob_keys = [u["keys"] for u in fx["users"] if u["id"] == BOB_ID][0]
+
+    def rename_bob(f):
+        for u in f["users"]:
+            if u["id"] == BOB_ID:
+                u["id"] = dash
+        for v in f["vms"]:
+            v["users"] = [dash if x == BOB_ID else x for x in v["users"]]
+    cmd.fixture(rename_bob)
+    try:
+        cmd.configure(key_list=shipped_template(cmd.install, "key_list"),
+                      console_list=shipped_template(cmd.install,
+                                                    "console_list"))
+        mark = syslog.mark()
+        rc, out, err, _ = ssh(cmd.port, cmd.key("bob"), "list")
+        assert rc == 0, (err, syslog.lines(mark))
+        assert listing(cmd.port, cmd.key("bob")) == {"vm-b": VM_B,
+                                                     "vm-c": VM_C}
+        assert ["--version=1", "consoles", "--entityid=--help"] in cmd.calls()
+        # the old style: the id becomes the helper's own option, and the
+        # helper refuses the command line (no stale answer to hide it)
+        cmd.configure(console_list="%s --version {version} consoles "
+                      "--entityid {entityid}" % cmd.helper, cache_stale_max=0)
+        mark = syslog.mark()
+        _, err = refused(cmd.port, cmd.key("bob"), bound=BOUND)
+        assert "ERROR:" in err
+        assert ["--version", "1", "consoles", "--entityid", "--help"] in \
+            cmd.calls()
+        syslog.wait_for(r"console_list .* exited with status 2", since=mark)
+    finally:
+        def restore(f):
+            for u in f["users"]:
+                if u["id"] == dash:
+                    u["id"] = BOB_ID
+                    u["keys"] = bob_keys
+            for v in f["vms"]:
+                v["users"] = [BOB_ID if x == dash else x for x in v["users"]]
+        cmd.fixture(restore)
+
+
+@pytest.mark.parametrize("template", [KEYS_ALL, KEYS_ONE])
+def test_shared_key_logs_in_as_nobody(cmd, syslog, template):
+    # mallory lists alice's key as her own: neither logs in with it
+    mallory = "8b0d2a54-dddd-4ddd-8ddd-000000000004"
+    alice_pub = cmd.pub("alice")
+
+    cmd.fixture(lambda f: f["users"].append(
+        {"id": mallory, "name": "mallory@internal", "keys": [alice_pub]}))
+    try:
+        cmd.configure(key_list=template)
+        mark = syslog.mark()
+        refused(cmd.port, cmd.key("alice"), bound=BOUND)
+        line = syslog.wait_for(r"is claimed by several entities", since=mark)
+        assert "%s (alice@internal)" % ALICE_ID in line, line
+        assert "%s (mallory@internal)" % mallory in line, line
+        assert listing(cmd.port, cmd.key("alice", 1)) == {"vm-a": VM_A,
+                                                          "vm-b": VM_B}
+    finally:
+        cmd.fixture(lambda f: f["users"].pop())
+
+
+def test_one_bad_entry_locks_nobody_out(cmd, syslog, user_key):
+    fx = cmd.fixture()
+    good = [json.dumps({"entityid": u["id"], "entity": u["name"],
+                        "key": k}).encode()
+            for u in fx["users"] for k in u["keys"]]
+    stranger = user_key("remote-bad-entry")[1].encode()
+    bad = bad_key_entries(stranger)
+    body = (b'{"content":"key_list","version":1,"keys":[' +
+            b",".join(good[:1] + bad + good[1:]) + b"]}")
+    cmd.mode("raw-keys", body=body.decode("utf-8", "surrogateescape"))
+    mark = syslog.mark()
+    assert listing(cmd.port, cmd.key("alice")) == {"vm-a": VM_A, "vm-b": VM_B}
+    assert listing(cmd.port, cmd.key("bob")) == {"vm-b": VM_B, "vm-c": VM_C}
+    for i in range(1, 6):
+        syslog.wait_for(r"manager keys\[%d\] skipped" % i, since=mark)

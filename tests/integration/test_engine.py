@@ -7,7 +7,9 @@
 import base64
 import json
 import os
+import re
 import ssl
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -15,8 +17,9 @@ import urllib.request
 import pytest
 
 from remote_util import (ALICE_ID, BOB_ID, VM_A, VM_B, VM_C, EchoConsole,
-                         clear_cache, connect, connect_refused, listing, refused, sercon_ids,
-                         ssh, users_and_vms)
+                         age_cache, bad_key_entries, clear_cache, connect,
+                         connect_refused, listing, refused, sercon_ids, ssh,
+                         users_and_vms)
 from sercon_test_engine import Engine, make_pki, sign_ticket
 
 CONF = "50-remote-engine.conf"
@@ -130,13 +133,34 @@ def test_unknown_key_refused(eng, user_key):
 
 
 def test_ticket_without_eku_rejected(eng, syslog):
+    # caught when the certificate is loaded, with what to fix: the real
+    # engine answers such a ticket with HTTP 500, which hides the reason
     eng.configure(cert="ticket-noeku")
     mark = syslog.mark()
+    requests = len(eng.engine.log_lines())
     refused(eng.proxy_port, eng.key("alice"), bound=BOUND)
-    syslog.wait_for(r"manager \(keys\): the engine rejected the ticket "
-                    r".*HTTP status 403.*1\.3\.6\.1\.4\.1\.2312\.13\.1\.2\.1\.1",
+    syslog.wait_for(r"manager \(keys\): ticket_certificate .* lacks the "
+                    r"extended key usage 1\.3\.6\.1\.4\.1\.2312\.13\.1\.2\.1\.1",
                     since=mark)
-    assert "403 Certificate is not authorized for action" in eng.engine.log_lines()
+    assert len(eng.engine.log_lines()) == requests
+    # sercon-setup check says the same, and what is right once fixed
+    r = subprocess.run([eng.install.sbin + "/sercon-setup", "check", "proxy",
+                        "--port", str(eng.proxy_port)], capture_output=True,
+                       text=True, timeout=120)
+    assert re.search(r"PROBLEM: ticket_certificate .* lacks the extended key "
+                     r"usage 1\.3\.6\.1\.4\.1\.2312\.13\.1\.2\.1\.1", r.stdout), r.stdout
+    assert r.returncode != 0
+    eng.configure()
+    r = subprocess.run([eng.install.sbin + "/sercon-setup", "check", "proxy",
+                        "--port", str(eng.proxy_port)], capture_output=True,
+                       text=True, timeout=120)
+    assert "ok: ticket certificate %s: extended key usage " % eng.paths[
+        "ticket"] in r.stdout, r.stdout
+    # what the engine itself does with one (the stand-in, as the real one)
+    p = eng.paths
+    assert post(eng, sign_ticket(p["ticket-noeku"], p["ticket-noeku-key"],
+                                 json.dumps({"command": "public_keys",
+                                             "version": 1}))) == 500
 
 
 def test_ticket_from_other_ca_rejected(eng, syslog):
@@ -265,8 +289,8 @@ def test_engine_huge_reply(eng, syslog, unannounced):
     eng.engine.control("huge", size=100 * 1000 * 1000, unannounced=unannounced)
     mark = syslog.mark()
     refused(eng.proxy_port, eng.key("alice"), bound=BOUND)
-    syslog.wait_for(r"manager \(keys\): reply from .* is larger than 16777216 "
-                    r"bytes", since=mark)
+    syslog.wait_for(r"manager \(keys\): reply from .* is larger than %d "
+                    r"bytes" % (32 * 1024 * 1024), since=mark)
 
 
 def test_console_list_failure_after_login(eng, syslog):
@@ -289,7 +313,7 @@ def test_warm_cache_serves_known_users_while_it_lasts(eng, syslog):
     eng.configure(cache_ttl=1, cache_stale_max=600)
     port = eng.proxy_port
     assert listing(port, eng.key("alice")) == {"vm-a": VM_A, "vm-b": VM_B}
-    time.sleep(1.5)
+    age_cache(eng.install, 5)          # past cache_ttl, not past stale_max
     eng.engine.stop()
     mark = syslog.mark()
     # known user: key list and console list served stale, and logged
@@ -301,12 +325,126 @@ def test_warm_cache_serves_known_users_while_it_lasts(eng, syslog):
     # bob's key is in the stale key list, but his consoles were never served
     _, err = refused(port, eng.key("bob"), bound=BOUND)
     assert "ERROR:" in err
-    # staleness is bounded: with cache_stale_max = 1 the old answers expire
+    # staleness is bounded: past cache_ttl + cache_stale_max the old
+    # answers expire; within the back-off window after the failures above
+    # the engine is not even asked
     eng.configure(cache_ttl=1, cache_stale_max=1)
-    time.sleep(3.2)
+    age_cache(eng.install, 10, names=("keys.", "consoles-"))
+    mark = syslog.mark()
+    refused(port, eng.key("alice"), bound=BOUND)
+    syslog.wait_for(r"key index is \d+ s old, beyond cache_stale_max",
+                    since=mark)
+    syslog.wait_for(r"manager \(keys\): the manager failed less than 30 s "
+                    r"ago and no key list is cached", since=mark)
+    # the back-off window over: the engine is asked, and still down
+    age_cache(eng.install, 40, names=("manager.down",))
     mark = syslog.mark()
     refused(port, eng.key("alice"), bound=BOUND)
     syslog.wait_for(r"manager \(keys\): request to .* failed", since=mark)
+
+
+def test_hung_engine_costs_one_timeout(eng, syslog):
+    # a warm proxy whose answers are past cache_ttl, then the engine hangs:
+    # the first login waits for one manager timeout, the next ten go
+    # straight to the stale answers (it used to be three timeouts a login)
+    timeout = 5
+    eng.configure(cache_ttl=1, cache_stale_max=600, timeout=timeout)
+    port = eng.proxy_port
+    assert listing(port, eng.key("alice")) == {"vm-a": VM_A, "vm-b": VM_B}
+    age_cache(eng.install, 5)
+    eng.engine.control("slow", delay=60)
+    before = len(eng.engine.log_lines())
+    mark = syslog.mark()
+    t0 = time.monotonic()
+    assert listing(port, eng.key("alice")) == {"vm-a": VM_A, "vm-b": VM_B}
+    first = time.monotonic() - t0
+    assert first < 2 * timeout + 3, first
+    syslog.wait_for(r"answering from the cache without asking it for 30 s",
+                    since=mark)
+    times = []
+    for _ in range(10):
+        t0 = time.monotonic()
+        assert listing(port, eng.key("alice")) == {"vm-a": VM_A, "vm-b": VM_B}
+        times.append(time.monotonic() - t0)
+    # each far below one manager timeout (a plain login takes well under
+    # a second; the bound leaves room for a busy machine)
+    assert max(times) < timeout - 1, times
+    # the engine was asked at most twice (the key refresh and the first
+    # console list), not 3 x 11 times
+    asked = [l for l in eng.engine.log_lines()[before:]
+             if l.startswith("request")]
+    assert len(asked) <= 2, asked
+
+
+def test_shared_key_logs_in_as_nobody(eng, syslog):
+    # mallory sets alice's public key as her own: neither may log in with
+    # it (sshd would take the first line: alice landing in mallory's
+    # consoles, or the reverse); both claimants are logged
+    mallory = "8b0d2a54-dddd-4ddd-8ddd-000000000004"
+    fx = json.load(open(eng.engine.fixture_path))
+    alice_keys = [u["keys"] for u in fx["users"] if u["id"] == ALICE_ID][0]
+    fx["users"].append({"id": mallory, "name": "mallory@internal",
+                        "keys": [alice_keys[0]]})
+    eng.engine.set_fixture(fx)
+    try:
+        mark = syslog.mark()
+        refused(eng.proxy_port, eng.key("alice"), bound=BOUND)
+        line = syslog.wait_for(r"is claimed by several entities", since=mark)
+        assert "%s (alice@internal)" % ALICE_ID in line, line
+        assert "%s (mallory@internal)" % mallory in line, line
+        # alice's other key, and bob, are unaffected
+        assert listing(eng.proxy_port, eng.key("alice", 1)) == {
+            "vm-a": VM_A, "vm-b": VM_B}
+        assert listing(eng.proxy_port, eng.key("bob")) == {"vm-b": VM_B,
+                                                          "vm-c": VM_C}
+    finally:
+        fx["users"].pop()
+        eng.engine.set_fixture(fx)
+
+
+def raw_key_list(entries):
+    return (b'{"content":"key_list","version":"1","keys":[' +
+            b",".join(entries) + b"]}")
+
+
+def test_one_bad_entry_locks_nobody_out(eng, user_key, syslog):
+    fx = json.load(open(eng.engine.fixture_path))
+    good = []
+    for u in fx["users"]:
+        for k in u["keys"]:
+            good.append(json.dumps({"entityid": u["id"], "entity": u["name"],
+                                    "key": k}).encode())
+    stranger = user_key("remote-bad-entry")[1].encode()
+    bad = bad_key_entries(stranger)
+    body = raw_key_list(good[:1] + bad + good[1:])
+    eng.engine.control("raw-keys", body=body.decode("utf-8", "surrogateescape"))
+    mark = syslog.mark()
+    assert listing(eng.proxy_port, eng.key("alice")) == {"vm-a": VM_A,
+                                                        "vm-b": VM_B}
+    assert listing(eng.proxy_port, eng.key("bob")) == {"vm-b": VM_B,
+                                                      "vm-c": VM_C}
+    for i in range(1, 6):
+        syslog.wait_for(r"manager keys\[%d\] skipped" % i, since=mark)
+
+
+def test_planted_fifos_do_not_block_logins(eng):
+    # a FIFO in place of the key index, the cache key and a console list
+    # (cache_dir belongs to the sercon user; anyone who could write there
+    # could stall every login until the helper's alarm)
+    import hashlib
+    d = eng.install.cache_dir
+    for name in ("keys.idx", "cache.key",
+                 "consoles-" + hashlib.sha256(ALICE_ID.encode()).hexdigest()):
+        os.mkfifo(os.path.join(d, name))
+    t0 = time.monotonic()
+    assert listing(eng.proxy_port, eng.key("alice")) == {"vm-a": VM_A,
+                                                        "vm-b": VM_B}
+    assert time.monotonic() - t0 < BOUND
+    # replaced by real files: the stale answers work again
+    import stat
+    for name in ("keys.idx", "cache.key"):
+        assert stat.S_ISREG(os.lstat(os.path.join(d, name)).st_mode), name
+    assert os.path.getsize(os.path.join(d, "cache.key")) == 32
 
 
 def test_fresh_key_list_spares_the_engine(eng):

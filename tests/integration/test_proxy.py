@@ -573,6 +573,9 @@ def test_concurrent_rebuild(chain, install, inventory, syslog):
         o, e = p.communicate(timeout=60)
         assert p.returncode == 0, e
         assert "--entity-id=%s " % uid in o and len(o.splitlines()) == 1
+    # The collector reads datagrams on its own thread: wait for the line
+    # rather than racing it, then count.
+    syslog.wait_for("key index rebuilt", since=m, timeout=10)
     rebuilt = [l for l in syslog.lines(m) if "key index rebuilt" in l]
     assert len(rebuilt) == 1, rebuilt
     assert "3003 keys" in rebuilt[0]

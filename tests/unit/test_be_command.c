@@ -1,6 +1,7 @@
-/* test_be_command.c: the command backend (src/lib/manager/be_command.c): argv
- * templates and their placeholders, and the ways a helper can fail. The
- * helpers are /bin/sh one-liners that echo their arguments back as JSON. */
+/* test_be_command.c: the command backend (src/lib/manager/be_command.c)
+ * through its operations table: argv templates and their placeholders, and
+ * the ways a helper can fail. The helpers are /bin/sh one-liners that echo
+ * their arguments back as JSON. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,6 +24,23 @@
 	"\"%s{\\\"entityid\\\":\\\"%s\\\",\\\"entity\\\":\\\"e\\\"," \
 	"\\\"key\\\":\\\"ssh-ed25519 " K1 "\\\"}\" \"$sep\" \"$l\"; sep=,; " \
 	"done; printf \"]}\"; }' sh"
+
+/* The backend's two operations, the key list collected in a list. */
+static int
+be_command_keys(const struct sercon_config *cfg, const char *type,
+    const char *blob, struct mgr_key_list *l, char *err, size_t errlen)
+{
+	struct mgr_key_sink sink = mgr_key_list_sink(l);
+
+	return mgr_backend_command.keys(cfg, type, blob, &sink, err, errlen);
+}
+
+static int
+be_command_consoles(const struct sercon_config *cfg, const char *entity_id,
+    struct mgr_console_list *l, char *err, size_t errlen)
+{
+	return mgr_backend_command.consoles(cfg, entity_id, l, err, errlen);
+}
 
 static struct sercon_config *
 config(const char *key_list, const char *console_list)

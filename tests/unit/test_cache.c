@@ -1,5 +1,7 @@
-/* test_cache.c: the console cache's freshness rules and its distrust of
- * damaged files (src/lib/manager/cache.c), with a scripted manager. */
+/* test_cache.c: the console cache's freshness rules, its back-off after a
+ * failure and its distrust of damaged or planted files
+ * (src/lib/manager/cache.c), with a scripted manager. close() is wrapped
+ * (-Wl,--wrap=close) so that a test can make it fail once. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -8,11 +10,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#include "manager/backoff.h"
 #include "manager/cache.h"
+
+/* close() that fails once when armed (after closing: the descriptor is
+ * gone either way, as POSIX leaves it on Linux), and counts any later
+ * close of that same, still closed, number: a double close. */
+int __real_close(int fd);
+int __wrap_close(int fd);
+static int close_armed, close_failed_fd = -1, double_closes;
+
+int
+__wrap_close(int fd)
+{
+	if (close_failed_fd >= 0 && fd == close_failed_fd) {
+		/* the number given out again (a log socket, say) is a new
+		 * descriptor; still closed, it is the same one closed twice */
+		if (fcntl(fd, F_GETFD) == -1)
+			double_closes++;
+		else
+			close_failed_fd = -1;
+	}
+	if (close_armed) {
+		close_armed = 0;
+		(void)__real_close(fd);
+		close_failed_fd = fd;
+		errno = EIO;
+		return -1;
+	}
+	return __real_close(fd);
+}
 
 #define T0 1767323045
 
@@ -102,7 +136,10 @@ lookup(struct fixture *fx, const char *entity, time_t now, char *name,
 		    l.v[0].vm_name : "");
 	if (rc != 0) {
 		assert_int_equal(l.n, 0);
-		assert_string_equal(err, "manager is down");
+		/* the manager's own failure, or the back-off after one */
+		if (strcmp(err, "manager is down") != 0)
+			assert_non_null(strstr(err, "the manager failed less "
+			    "than"));
 	}
 	mgr_console_list_free(&l);
 	return rc;
@@ -252,13 +289,17 @@ test_tampered_ignored(void **state)
 	mgr_down = 1;
 	assert_int_equal(lookup(fx, "alice", T0 + 1, NULL, 0), -1);
 	assert_int_equal(mgr_calls, 2);
-	/* rewritten good by the next answer: trusted again */
+	/* rewritten good by the next answer (after the back-off window):
+	 * trusted again */
 	mgr_down = 0;
-	assert_int_equal(lookup(fx, "alice", T0 + 2, NULL, 0), 0);
+	assert_int_equal(lookup(fx, "alice", T0 + 2 + MGR_BACKOFF, NULL, 0),
+	    0);
 	mgr_down = 1;
-	assert_int_equal(lookup(fx, "alice", T0 + 40, NULL, 0), 0);
+	assert_int_equal(lookup(fx, "alice", T0 + 40 + MGR_BACKOFF, NULL, 0),
+	    0);
 	flip_last_byte_before(path, 3);
-	assert_int_equal(lookup(fx, "alice", T0 + 41, NULL, 0), -1);
+	assert_int_equal(lookup(fx, "alice", T0 + 41 + MGR_BACKOFF, NULL, 0),
+	    -1);
 }
 
 static void
@@ -355,6 +396,128 @@ test_file_names_are_safe(void **state)
 	assert_int_equal(strspn(base + 9, "0123456789abcdef"), 64);
 }
 
+/* After a failure the manager is not asked for MGR_BACKOFF seconds: the
+ * stale answer comes at once (a hung manager costs one timeout per
+ * window), and an entity without one is refused at once. */
+static void
+test_backoff_window(void **state)
+{
+	struct fixture *fx = *state;
+	char name[64];
+	int t;
+
+	assert_int_equal(lookup(fx, "alice", T0, NULL, 0), 0);
+	mgr_down = 1;
+	assert_int_equal(lookup(fx, "alice", T0 + 100, name, sizeof(name)), 0);
+	assert_int_equal(mgr_calls, 2);
+	for (t = 1; t < MGR_BACKOFF; t += 7) {
+		assert_int_equal(lookup(fx, "alice", T0 + 100 + t, name,
+		    sizeof(name)), 0);
+		assert_string_equal(name, "web1");
+		assert_int_equal(lookup(fx, "bob", T0 + 100 + t, NULL, 0), -1);
+	}
+	assert_int_equal(mgr_calls, 2);
+	assert_int_equal(mgr_backoff_left(&fx->cfg, T0 + 101),
+	    MGR_BACKOFF - 1);
+	/* the window over: asked again (and the failure opens another) */
+	assert_int_equal(lookup(fx, "alice", T0 + 100 + MGR_BACKOFF, NULL, 0),
+	    0);
+	assert_int_equal(mgr_calls, 3);
+	/* a success closes it */
+	mgr_down = 0;
+	assert_int_equal(lookup(fx, "alice", T0 + 200, NULL, 0), 0);
+	assert_int_equal(mgr_backoff_left(&fx->cfg, T0 + 201), 0);
+}
+
+/* A file's age is also its modification time's: an entry can be made to
+ * look older (as the integration tests age it), never younger. */
+static void
+test_mtime_ages_entry(void **state)
+{
+	struct fixture *fx = *state;
+	struct timespec ts[2] = { { T0 - 1000, 0 }, { T0 - 1000, 0 } };
+	char path[512];
+
+	assert_int_equal(lookup(fx, "alice", T0, NULL, 0), 0);
+	cache_file(fx, path, sizeof(path));
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	mgr_down = 1;
+	/* fetched at T0 by its content, 1000 s before by its time: 1010 s
+	 * old, beyond cache_stale_max */
+	assert_int_equal(lookup(fx, "alice", T0 + 10, NULL, 0), -1);
+}
+
+/* A close() that fails while the cache key is made closes the
+ * descriptor once (it used to be closed twice: the second close could
+ * hit a descriptor another thread had just opened). */
+static void
+test_close_failure_closes_once(void **state)
+{
+	struct fixture *fx = *state;
+	struct mgr_console_list l;
+	char err[256];
+
+	double_closes = 0;
+	close_failed_fd = -1;
+	close_armed = 1;               /* the first close: the new key's */
+	assert_int_equal(cache_consoles_at(&fx->cfg, "alice", fake_fetch, T0,
+	    &l, err, sizeof(err)), 0);
+	mgr_console_list_free(&l);
+	close_failed_fd = -1;
+	assert_int_equal(close_armed, 0);
+	assert_int_equal(double_closes, 0);
+}
+
+/* Planted files in cache_dir: a FIFO (which would block an open for
+ * reading until the helper's alarm) is never waited on, and a cache key
+ * of the wrong size or kind is replaced, not left to disable the stale
+ * answers for good. */
+static void
+test_planted_fifo_and_bad_key(void **state)
+{
+	struct fixture *fx = *state;
+	char path[512], key[512];
+	struct stat st;
+	time_t t0 = time(NULL);
+	FILE *f;
+
+	alarm(20);                     /* a hang is a failure, not a stall */
+	assert_int_equal(lookup(fx, "alice", T0, NULL, 0), 0);
+	cache_file(fx, path, sizeof(path));
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	mgr_down = 1;
+	assert_int_equal(lookup(fx, "alice", T0 + 1, NULL, 0), -1);
+	assert_true(time(NULL) - t0 < 3);
+
+	/* the key a FIFO: replaced by a good key at the next store */
+	mgr_down = 0;
+	assert_int_equal(unlink(path), 0);
+	snprintf(key, sizeof(key), "%s/cache.key", fx->dir);
+	assert_int_equal(unlink(key), 0);
+	assert_int_equal(mkfifo(key, 0600), 0);
+	assert_int_equal(lookup(fx, "alice", T0 + 100, NULL, 0), 0);
+	assert_int_equal(lstat(key, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_size, 32);
+	mgr_down = 1;
+	assert_int_equal(lookup(fx, "alice", T0 + 101, NULL, 0), 0);
+
+	/* the key of the wrong size: the same */
+	mgr_down = 0;
+	f = fopen(key, "w");
+	assert_non_null(f);
+	fputs("short", f);
+	fclose(f);
+	assert_int_equal(lookup(fx, "alice", T0 + 200, NULL, 0), 0);
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_size, 32);
+	mgr_down = 1;
+	assert_int_equal(lookup(fx, "alice", T0 + 201, NULL, 0), 0);
+	assert_true(time(NULL) - t0 < 3);
+	alarm(0);
+}
+
 int
 main(void)
 {
@@ -380,6 +543,14 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_backoff_window, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_mtime_ages_entry, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_close_failure_closes_once,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_planted_fifo_and_bad_key,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_names_are_safe, setup,
 		    teardown),
 	};

@@ -222,6 +222,179 @@ test_consoles_bad_documents(void **state)
 	assert_non_null(strstr(err, "version"));
 }
 
+/* One bad entry of each kind the strict parser refuses, between good
+ * ones: each is skipped alone, every good key is kept (the whole list
+ * used to be rejected, locking everyone out). */
+static void
+test_keys_one_bad_entry_each(void **state)
+{
+	static const char *bad[] = {
+		/* \u0000 inside a string */
+		"{\"entityid\":\"u-x\\u0000\",\"key\":\"ssh-ed25519 " K2 "\"}",
+		/* a field given twice */
+		"{\"entityid\":\"u-x\",\"entityid\":\"u-1\",\"key\":"
+		    "\"ssh-ed25519 " K2 "\"}",
+		/* a lone surrogate */
+		"{\"entityid\":\"u-\\ud800\",\"key\":\"ssh-ed25519 " K2 "\"}",
+		/* invalid UTF-8 */
+		"{\"entityid\":\"u-\xff\xfe\",\"key\":\"ssh-ed25519 " K2 "\"}",
+		/* a number that overflows */
+		"{\"entityid\":\"u-x\",\"n\":123456789012345678901234567890,"
+		    "\"key\":\"ssh-ed25519 " K2 "\"}",
+		/* not even a value */
+		"nonsense",
+	};
+	struct mgr_key_list l;
+	char doc[2048];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(doc, sizeof(doc), "{\"content\":\"key_list\","
+		    "\"version\":1,\"keys\":[{\"entityid\":\"u-1\",\"key\":"
+		    "\"ssh-ed25519 " K1 "\"},%s,{\"entityid\":\"u-2\",\"key\":"
+		    "\"ssh-ed25519 " K2 "\"}]}", bad[i]);
+		assert_int_equal(keys(doc, &l), 0);
+		assert_int_equal(l.n, 2);
+		assert_string_equal(l.v[0].entity_id, "u-1");
+		assert_string_equal(l.v[1].entity_id, "u-2");
+		mgr_key_list_free(&l);
+	}
+}
+
+/* Plain entries take a fast path that must read them exactly as jansson
+ * would, and hand every other entry to jansson intact. */
+static void
+test_keys_fast_path_same_as_jansson(void **state)
+{
+	struct mgr_key_list l;
+
+	assert_int_equal(keys("{\"content\":\"key_list\",\"version\":1,"
+	    "\"keys\":["
+	    /* plain, blanks between tokens, no entity: the id names it */
+	    "{ \"entityid\" : \"u-1\" ,\n\"key\":\"ssh-ed25519 " K1 "\" }, "
+	    /* a number: jansson's, and the buffer must be intact for it */
+	    "{\"entityid\":\"u-2\",\"n\":1,\"key\":\"ssh-ed25519 " K2 "\"},"
+	    /* repeated name: refused (by jansson) */
+	    "{\"entityid\":\"u-3\",\"key\":\"ssh-ed25519 " K1 "\","
+	    "\"entityid\":\"u-4\"},"
+	    /* an escape: jansson decodes it */
+	    "{\"entityid\":\"u-\\u0035\",\"entity\":\"a\\\"b\","
+	    "\"key\":\"ssh-ed25519 " K1 "\"},"
+	    /* more members than the fast path takes */
+	    "{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\","
+	    "\"f\":\"6\",\"g\":\"7\",\"h\":\"8\",\"entityid\":\"u-6\","
+	    "\"key\":\"ssh-ed25519 " K2 "\"}"
+	    "]}", &l), 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.v[0].entity_id, "u-1");
+	assert_string_equal(l.v[0].entity, "u-1");
+	assert_string_equal(l.v[0].blob, K1);
+	assert_string_equal(l.v[1].entity_id, "u-2");
+	assert_string_equal(l.v[2].entity_id, "u-5");
+	assert_string_equal(l.v[2].entity, "a\"b");
+	assert_string_equal(l.v[3].entity_id, "u-6");
+	mgr_key_list_free(&l);
+}
+
+/* What the envelope itself gets wrong rejects the whole answer: a
+ * repeated member, broken brackets, data after it, an early end. */
+static void
+test_keys_broken_envelope(void **state)
+{
+	static const char *docs[] = {
+		"{\"content\":\"key_list\",\"version\":1,\"keys\":[],"
+		    "\"keys\":[]}",
+		"{\"content\":\"key_list\",\"content\":\"key_list\","
+		    "\"version\":1,\"keys\":[]}",
+		"{\"content\":\"key_list\",\"version\":1,\"keys\":[{]}",
+		"{\"content\":\"key_list\",\"version\":1,\"keys\":[]}x",
+		"{\"content\":\"key_list\",\"version\":1,\"keys\":[{}",
+		"{\"content\":\"key_list\",\"version\":1,\"keys\":[{},]}",
+		"{\"content\":\"key_list\",\"version\":1,\"keys\":{}}",
+		"",
+	};
+	struct mgr_key_list l;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+		memset(&l, 0, sizeof(l));
+		assert_int_equal(mgr_json_keys(docs[i], strlen(docs[i]), &l,
+		    err, sizeof(err)), -1);
+		assert_int_equal(l.n, 0);
+	}
+}
+
+/* Fed in pieces of any size (as the engine's reply arrives), the answer
+ * reads the same; the envelope may come after the keys. */
+static void
+test_keys_streamed_in_pieces(void **state)
+{
+	const char *doc = " {\"keys\" : [ {\"entityid\":\"u-1\",\"entity\":"
+	    "\"a \\\"b\\\" \\\\ c\",\"key\":\"ssh-ed25519 " K1 " x\"} , "
+	    "{\"entityid\":\"u-2\",\"key\":\"ssh-ed25519 " K2 "\","
+	    "\"extra\":[1,{\"a\":\"]}\"}]} ], \"version\" : \"1\", "
+	    "\"content\":\"key_list\", \"other\": [[{}]] } \n";
+	size_t piece, i, len = strlen(doc);
+
+	for (piece = 1; piece <= len; piece = piece * 2 + 1) {
+		struct mgr_key_list l = { NULL, 0, 0 };
+		struct mgr_key_sink sink = mgr_key_list_sink(&l);
+		struct mgr_json_stream *s = mgr_json_keys_begin(&sink);
+		char err[256];
+
+		for (i = 0; i < len; i += piece)
+			assert_int_equal(mgr_json_feed(s, doc + i,
+			    len - i < piece ? len - i : piece, err,
+			    sizeof(err)), 0);
+		assert_int_equal(mgr_json_keys_end(s, err, sizeof(err)), 0);
+		assert_int_equal(l.n, 2);
+		assert_string_equal(l.v[0].entity, "a \"b\" \\ c");
+		assert_string_equal(l.v[1].blob, K2);
+		mgr_key_list_free(&l);
+	}
+}
+
+/* An entry over MGR_JSON_ENTRY_MAX is skipped without being held. */
+static void
+test_keys_huge_entry_skipped(void **state)
+{
+	struct mgr_key_list l;
+	size_t n = MGR_JSON_ENTRY_MAX + 100, off;
+	char *doc = malloc(n + 512);
+
+	assert_non_null(doc);
+	off = (size_t)sprintf(doc, "{\"content\":\"key_list\",\"version\":1,"
+	    "\"keys\":[{\"entityid\":\"u-1\",\"pad\":\"");
+	memset(doc + off, 'x', n);
+	off += n;
+	off += (size_t)sprintf(doc + off, "\",\"key\":\"ssh-ed25519 " K1 "\"},"
+	    "{\"entityid\":\"u-2\",\"key\":\"ssh-ed25519 " K2 "\"}]}");
+	assert_int_equal(keys(doc, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].entity_id, "u-2");
+	mgr_key_list_free(&l);
+	free(doc);
+}
+
+static void
+test_consoles_one_bad_entry(void **state)
+{
+	struct mgr_console_list l;
+	char err[256];
+
+	assert_int_equal(consoles("{\"content\":\"console_list\",\"version\":1,"
+	    "\"consoles\":[{\"vmid\":\"v1\",\"vm\":\"a\",\"vm\":\"b\","
+	    "\"host\":\"hv\",\"console\":\"c\"},"
+	    "{\"vmid\":\"v2\",\"vm\":\"b\\u0000\",\"host\":\"hv\","
+	    "\"console\":\"c\"},"
+	    "{\"vmid\":\"v3\",\"vm\":\"ok\",\"host\":\"hv\",\"console\":\"c\"}"
+	    "]}", MGR_JSON_COMMAND, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].vm_id, "v3");
+	mgr_console_list_free(&l);
+}
+
 /* A manager answering thousands of bad entries logs 5 of them and one
  * summary line, not thousands. */
 static void
@@ -316,6 +489,12 @@ main(void)
 		cmocka_unit_test(test_consoles_helper),
 		cmocka_unit_test(test_consoles_bad_entries_skipped),
 		cmocka_unit_test(test_consoles_bad_documents),
+		cmocka_unit_test(test_keys_one_bad_entry_each),
+		cmocka_unit_test(test_keys_fast_path_same_as_jansson),
+		cmocka_unit_test(test_keys_broken_envelope),
+		cmocka_unit_test(test_keys_streamed_in_pieces),
+		cmocka_unit_test(test_keys_huge_entry_skipped),
+		cmocka_unit_test(test_consoles_one_bad_entry),
 		cmocka_unit_test(test_skips_do_not_flood_the_log),
 		cmocka_unit_test(test_engine_request),
 	};

@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "manager/ticket.h"
 
@@ -54,6 +55,53 @@ write_key(const char *path, EVP_PKEY *k)
 	fclose(f);
 }
 
+/* Adds extension nid with value (openssl config syntax) to cert. */
+static void
+add_ext(X509 *cert, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, cert, cert, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	assert_non_null(ext);
+	assert_int_equal(X509_add_ext(cert, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+}
+
+/* A self-signed certificate of key at path: valid from now + from to
+ * now + to seconds, with the extended key usage eku and the key usage ku
+ * (NULL: none). */
+static void
+write_cert(const char *path, EVP_PKEY *key, long from, long to,
+    const char *eku, const char *ku)
+{
+	X509 *x = X509_new();
+	X509_NAME *name;
+	FILE *f;
+
+	assert_non_null(x);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 2);
+	X509_gmtime_adj(X509_getm_notBefore(x), from);
+	X509_gmtime_adj(X509_getm_notAfter(x), to);
+	X509_set_pubkey(x, key);
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"sercon-test", -1, -1, 0);
+	X509_set_issuer_name(x, name);
+	if (eku != NULL)
+		add_ext(x, NID_ext_key_usage, eku);
+	if (ku != NULL)
+		add_ext(x, NID_key_usage, ku);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_X509(f, x), 1);
+	fclose(f);
+	X509_free(x);
+}
+
 static int
 setup(void **state)
 {
@@ -80,6 +128,7 @@ setup(void **state)
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
 	    (const unsigned char *)"sercon-test", -1, -1, 0);
 	X509_set_issuer_name(fx->x509, name);
+	add_ext(fx->x509, NID_ext_key_usage, TICKET_EKU ",clientAuth");
 	assert_true(X509_sign(fx->x509, fx->pkey, EVP_sha256()) > 0);
 	f = fopen(fx->cert, "w");
 	assert_non_null(f);
@@ -333,6 +382,54 @@ test_bad_keys(void **state)
 	assert_non_null(strstr(err, "must be set"));
 }
 
+/* What the engine's decoder would refuse (with HTTP 500, hiding the
+ * reason) is refused here, with a message that says what to fix. */
+static void
+test_certificate_checks(void **state)
+{
+	struct fixture *fx = *state;
+	char path[160], err[512];
+	time_t now = time(NULL);
+
+	snprintf(path, sizeof(path), "%s/check.pem", fx->dir);
+	assert_int_equal(ticket_check(fx->cert, fx->key, now, err,
+	    sizeof(err)), 0);
+
+	write_cert(path, fx->pkey, -60, 3600, "clientAuth", NULL);
+	assert_int_equal(ticket_check(path, fx->key, now, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "lacks the extended key usage "
+	    TICKET_EKU));
+	assert_null(ticket_signer_load(path, fx->key, err, sizeof(err)));
+	write_cert(path, fx->pkey, -60, 3600, NULL, NULL);
+	assert_int_equal(ticket_check(path, fx->key, now, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, TICKET_EKU));
+
+	write_cert(path, fx->pkey, -7200, -3600, TICKET_EKU, NULL);
+	assert_int_equal(ticket_check(path, fx->key, now, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "expired on"));
+	/* the same certificate was fine an hour and a half ago */
+	assert_int_equal(ticket_check(path, fx->key, now - 5400, err,
+	    sizeof(err)), 0);
+
+	write_cert(path, fx->pkey, 3600, 7200, TICKET_EKU, NULL);
+	assert_int_equal(ticket_check(path, fx->key, now, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "not valid before"));
+
+	write_cert(path, fx->pkey, -60, 3600, TICKET_EKU, "keyEncipherment");
+	assert_int_equal(ticket_check(path, fx->key, now, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "digitalSignature"));
+	write_cert(path, fx->pkey, -60, 3600, TICKET_EKU,
+	    "digitalSignature");
+	assert_int_equal(ticket_check(path, fx->key, now, err, sizeof(err)),
+	    0);
+	unlink(path);
+}
+
 static void
 test_non_utf8_data(void **state)
 {
@@ -372,6 +469,7 @@ main(void)
 		cmocka_unit_test(test_tampered_fails),
 		cmocka_unit_test(test_salt_is_random),
 		cmocka_unit_test(test_bad_keys),
+		cmocka_unit_test(test_certificate_checks),
 		cmocka_unit_test(test_non_utf8_data),
 		cmocka_unit_test(test_b64),
 	};

@@ -4,7 +4,11 @@
 # manager is an oVirt engine (the test engine of tests/engine) that knows
 # 10,000 keys: with a warm cache (the key index is fresh) and a cold one
 # (every run asks the engine: signed ticket, HTTPS, 10k-key JSON, index
-# rebuilt), and the engine round trip alone (sercon-proxy-fetch keys).
+# rebuilt), and the engine round trip alone (sercon-proxy-fetch keys);
+# the cold index rebuild's time, peak RSS and CPU time (the helper and
+# every process it waited for) at 10,000 and 100,000 keys; and what a login costs while
+# the engine hangs (sshd runs the keys helper twice, then the shell's
+# `list`), for the first login and the ten after it.
 # Prints one JSON object {"name": {"median", "min", "max",
 # "unit"}} on stdout, progress on stderr. Run as root; the helper runs as
 # the sercon user when that account exists, as sshd would run it. Times are
@@ -27,6 +31,8 @@ sys.path.insert(0, os.path.join(REPO, "tests", "engine"))
 from sercon_test_engine import Engine, make_pki  # noqa: E402
 
 NKEYS = 10000
+BIG = 100000
+HANG_LOGINS = 11
 CONF = "90-bench-remote.conf"
 WARM_RUNS = 30
 COLD_RUNS = 10
@@ -69,84 +75,194 @@ def summary(values):
             "unit": "ms"}
 
 
+def timed_rss(argv, expect, run_as, env=None):
+    """(ms, peak RSS in MiB, CPU ms) of argv and the processes it waited
+    for, as GNU time reports them (wait4's ru_maxrss, user + system time):
+    the CPU time is sercon's own share of a cold run, without the engine's
+    time to make its answer."""
+    t0 = time.perf_counter()
+    r = subprocess.run(["/usr/bin/time", "-f", "maxrss=%M cpu=%U+%S"] + argv,
+                       capture_output=True, text=True, env=env, **run_as)
+    ms = (time.perf_counter() - t0) * 1000
+    if r.returncode != 0 or expect not in r.stdout:
+        raise SystemExit("%s failed (%d): %s%s" % (
+            argv[0], r.returncode, r.stdout[:200], r.stderr[-800:]))
+    line = [l for l in r.stderr.splitlines() if l.startswith("maxrss=")][-1]
+    rss, cpu = line.split()
+    user, sys_ = cpu.split("=")[1].split("+")
+    return ms, int(rss.split("=")[1]) / 1024.0, \
+        (float(user) + float(sys_)) * 1000
+
+
+def rss_summary(values):
+    return {"median": round(statistics.median(values), 1),
+            "min": round(min(values), 1), "max": round(max(values), 1),
+            "unit": "MiB"}
+
+
+class Bench:
+    def __init__(self, prefix, work, run_as):
+        self.prefix = prefix
+        self.helper = prefix + "/libexec/sercon/sercon-proxy-keys"
+        self.shell = prefix + "/libexec/sercon/sercon-proxy-shell"
+        self.confd = prefix + "/etc/sercon/conf.d"
+        self.cache = prefix + "/var/cache/sercon"
+        self.work = work
+        self.run_as = run_as
+        self.engine = None
+
+    def users(self, n):
+        blobs = [fake_ed25519(i) for i in range(n)]
+        users = [{"id": "user-%06d" % i, "name": "user%06d@internal" % i,
+                  "keys": ["ssh-ed25519 %s user%06d" % (b, i)]}
+                 for i, b in enumerate(blobs)]
+        return blobs, users
+
+    def start(self, n, paths):
+        if self.engine:
+            self.engine.stop()
+        self.blobs, users = self.users(n)
+        probe = n // 2
+        self.probe_id = "user-%06d" % probe
+        self.probe_name = "user%06d@internal" % probe
+        vms = [{"vmid": "bench-vm-1", "vmname": "bench1", "host": "127.0.0.1",
+                "users": [self.probe_id]}]
+        self.engine = Engine(self.work + "/engine-%d" % n, paths,
+                             {"users": users, "vms": vms})
+        self.argv = [self.helper, "sercon", "ssh-ed25519", self.blobs[probe]]
+        self.expect = "entity-id=" + self.probe_id
+
+    def configure(self, paths, **kw):
+        opts = {"engine_url": self.engine.url, "engine_ca": paths["ca"],
+                "ticket_certificate": paths["ticket"],
+                "ticket_key": paths["ticket-key"], "timeout": 30,
+                "cache_ttl": 3600}
+        opts.update(kw)
+        with open(os.path.join(self.confd, CONF), "w") as f:
+            f.write("[general]\ndebug = false\n[proxy]\nbackend = engine\n" +
+                    "".join("%s = %s\n" % kv for kv in opts.items()))
+
+    def drop_index(self):
+        for f in os.listdir(self.cache):
+            if f.startswith("keys.") or f.startswith("manager."):
+                os.unlink(os.path.join(self.cache, f))
+
+    def drop_all(self):
+        for f in os.listdir(self.cache):
+            p = os.path.join(self.cache, f)
+            if os.path.isfile(p):
+                os.unlink(p)
+
+    def cold(self, runs):
+        ms, rss, cpu = [], [], []
+        for i in range(runs):
+            self.drop_index()
+            t, r, c = timed_rss(self.argv, self.expect, self.run_as)
+            ms.append(t)
+            rss.append(r)
+            cpu.append(c)
+            progress("cold %d/%d (%d keys): %.1f ms, %.1f MiB, %.0f ms CPU"
+                     % (i + 1, runs, len(self.blobs), t, r, c))
+        return ms, rss, cpu
+
+    def login(self):
+        """What sshd and the forced command ask of the manager in one
+        login: the keys helper twice (the key query, then the signature
+        check), the shell's `list`."""
+        t0 = time.perf_counter()
+        for _ in range(2):
+            r = subprocess.run(self.argv, capture_output=True, text=True,
+                               **self.run_as)
+            if r.returncode != 0 or self.expect not in r.stdout:
+                raise SystemExit("keys helper failed during the hang (%d): "
+                                 "%s" % (r.returncode, r.stderr[-400:]))
+        env = dict(os.environ, SSH_ORIGINAL_COMMAND="list")
+        r = subprocess.run([self.shell, "accept", "--entity-id=" +
+                            self.probe_id, "--entity=" + self.probe_name],
+                           capture_output=True, text=True, env=env,
+                           **self.run_as)
+        if r.returncode != 0 or "bench1" not in r.stdout:
+            raise SystemExit("list failed during the hang (%d): %s" % (
+                r.returncode, r.stderr[-400:]))
+        return (time.perf_counter() - t0) * 1000
+
+
 def main():
     if len(sys.argv) != 2:
         raise SystemExit("usage: remote.py PREFIX")
     prefix = os.path.abspath(sys.argv[1])
-    helper = prefix + "/libexec/sercon/sercon-proxy-keys"
-    confd = prefix + "/etc/sercon/conf.d"
-    cache = prefix + "/var/cache/sercon"
-    if not os.access(helper, os.X_OK):
-        raise SystemExit("no keys helper at %s" % helper)
-    os.makedirs(confd, exist_ok=True)
-    os.makedirs(cache, exist_ok=True)
     work = tempfile.mkdtemp(prefix="bench-remote-", dir=prefix)
     os.chmod(work, 0o755)
-    engine = None
+    b = Bench(prefix, work, as_sercon())
+    if not os.access(b.helper, os.X_OK):
+        raise SystemExit("no keys helper at %s" % b.helper)
+    os.makedirs(b.confd, exist_ok=True)
+    os.makedirs(b.cache, exist_ok=True)
+    out = {}
     try:
         progress("making certificates and %d keys" % NKEYS)
         paths = make_pki(work + "/pki")
         os.chmod(work + "/pki", 0o755)
-        run_as = as_sercon()
-        if run_as:
+        if b.run_as:
             ent = pwd.getpwnam("sercon")
             for name, p in paths.items():
                 if name.endswith("-key"):
                     os.chown(p, ent.pw_uid, ent.pw_gid)
-            os.chown(cache, ent.pw_uid, ent.pw_gid)
-        blobs = [fake_ed25519(i) for i in range(NKEYS)]
-        users = [{"id": "user-%05d" % i, "name": "user%05d@internal" % i,
-                  "keys": ["ssh-ed25519 %s user%05d" % (b, i)]}
-                 for i, b in enumerate(blobs)]
-        engine = Engine(work + "/engine", paths, {"users": users, "vms": []})
-        with open(os.path.join(confd, CONF), "w") as f:
-            f.write("[general]\ndebug = false\n[proxy]\nbackend = engine\n"
-                    "engine_url = %s\nengine_ca = %s\nticket_certificate = %s\n"
-                    "ticket_key = %s\ntimeout = 30\ncache_ttl = 3600\n" % (
-                        engine.url, paths["ca"], paths["ticket"],
-                        paths["ticket-key"]))
-        probe = blobs[NKEYS // 2]
-        argv = [helper, "sercon", "ssh-ed25519", probe]
-        expect = "entity-id=user-%05d" % (NKEYS // 2)
-
-        def drop_index():
-            for f in os.listdir(cache):
-                if f.startswith("keys."):
-                    os.unlink(os.path.join(cache, f))
-
-        cold = []
-        for i in range(COLD_RUNS):
-            drop_index()
-            cold.append(timed(argv, expect, run_as))
-            progress("cold %d/%d: %.1f ms" % (i + 1, COLD_RUNS, cold[-1]))
+            os.chown(b.cache, ent.pw_uid, ent.pw_gid)
+        b.start(NKEYS, paths)
+        b.configure(paths)
+        cold, cold_rss, cold_cpu = b.cold(COLD_RUNS)
         # the share of a cold run spent asking the engine: ticket, HTTPS,
         # the engine's answer, parsing and validating 10k keys
         fetch = []
         fetch_argv = [prefix + "/libexec/sercon/sercon-proxy-fetch", "keys"]
         for i in range(COLD_RUNS):
-            fetch.append(timed(fetch_argv, "user-%05d" % (NKEYS - 1), run_as))
+            fetch.append(timed(fetch_argv, "user-%06d" % (NKEYS - 1), b.run_as))
         progress("fetch: median %.1f ms" % statistics.median(fetch))
-        requests = len(engine.log_lines())
-        warm = []
-        for i in range(WARM_RUNS):
-            warm.append(timed(argv, expect, run_as))
-        if len(engine.log_lines()) != requests:
+        requests = len(b.engine.log_lines())
+        warm = [timed(b.argv, b.expect, b.run_as) for _ in range(WARM_RUNS)]
+        if len(b.engine.log_lines()) != requests:
             raise SystemExit("the warm runs asked the engine")
         progress("warm: median %.2f ms over %d runs" % (
             statistics.median(warm), WARM_RUNS))
-        print(json.dumps({"keys_helper_warm_10k": summary(warm),
-                          "keys_helper_cold_10k": summary(cold),
-                          "engine_key_fetch_10k": summary(fetch)}))
+        out.update({"keys_helper_warm_10k": summary(warm),
+                    "keys_helper_cold_10k": summary(cold),
+                    "index_rebuild_peak_rss_10k": rss_summary(cold_rss),
+                    "index_rebuild_cpu_10k": summary(cold_cpu),
+                    "engine_key_fetch_10k": summary(fetch)})
+
+        # a hung engine: a warm installation whose answers are past
+        # cache_ttl, then the engine stops answering (timeout 5 s)
+        b.drop_all()
+        b.configure(paths, timeout=5, cache_ttl=1)
+        b.login()
+        time.sleep(1.2)
+        b.engine.control("slow", delay=3600)
+        logins = []
+        for i in range(HANG_LOGINS):
+            logins.append(b.login())
+            progress("login %d/%d while the engine hangs: %.0f ms" % (
+                i + 1, HANG_LOGINS, logins[-1]))
+        out["login_engine_hung_first"] = summary(logins[:1])
+        out["login_engine_hung_next10"] = summary(logins[1:])
+
+        progress("making %d keys" % BIG)
+        b.drop_all()
+        b.start(BIG, paths)
+        b.configure(paths)
+        big, big_rss, big_cpu = b.cold(3)
+        out["keys_helper_cold_100k"] = summary(big)
+        out["index_rebuild_peak_rss_100k"] = rss_summary(big_rss)
+        out["index_rebuild_cpu_100k"] = summary(big_cpu)
+        print(json.dumps(out))
     finally:
         try:
-            os.unlink(os.path.join(confd, CONF))
+            os.unlink(os.path.join(b.confd, CONF))
         except FileNotFoundError:
             pass
-        if engine:
-            engine.stop()
-        for f in os.listdir(cache):
-            if f.startswith("keys."):
-                os.unlink(os.path.join(cache, f))
+        if b.engine:
+            b.engine.stop()
+        b.drop_all()
         shutil.rmtree(work, ignore_errors=True)
 
 

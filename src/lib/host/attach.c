@@ -19,7 +19,7 @@
 #include "core/sproto.h"
 #include "core/text.h"
 #include "host/attach.h"
-#include "host/host_shell.h"
+#include "core/contract.h"
 
 #define AT_BUF   (256 * 1024)
 #define AT_CHUNK (64 * 1024)

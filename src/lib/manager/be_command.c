@@ -1,8 +1,8 @@
-/* be_command.c: the command backend. key_list and console_list are argv
- * templates (ovirt-vmconsole README.API v1): split like a shell command
- * line but never given to a shell, placeholders substituted word by word,
- * run with child_run under a time limit and an output cap; the output is
- * parsed by mgr_json.c. */
+/* be_command.c: the command backend (backend.h). key_list and
+ * console_list are argv templates (ovirt-vmconsole README.API v1): split
+ * like a shell command line but never given to a shell, placeholders
+ * substituted word by word, run with child_run under a time limit and an
+ * output cap; the output is read by mgr_json.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,10 +159,22 @@ be_command_run(const struct sercon_config *cfg, const char *what,
 	return rc;
 }
 
-int
-be_command_keys(const struct sercon_config *cfg, const char *type,
-    const char *blob, struct mgr_key_list *out, char *err, size_t errlen)
+/* "key_list: <why>" */
+static void
+be_command_prefix(const char *what, char *err, size_t errlen)
 {
+	char why[512];
+
+	snprintf(why, sizeof(why), "%s", err);
+	snprintf(err, errlen, "%s: %s", what, why);
+}
+
+static int
+be_command_keys(const struct sercon_config *cfg, const char *type,
+    const char *blob, const struct mgr_key_sink *sink, char *err,
+    size_t errlen)
+{
+	struct mgr_json_stream *js;
 	struct child_result res;
 	char *fp = NULL;
 	int rc;
@@ -186,18 +198,19 @@ be_command_keys(const struct sercon_config *cfg, const char *type,
 	free(fp);
 	if (rc != 0)
 		return -1;
-	if ((rc = mgr_json_keys(res.out, res.out_len, out, err,
-	    errlen)) != 0) {
-		char why[512];
-
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "key_list: %s", why);
-	}
+	js = mgr_json_keys_begin(sink);
+	if (mgr_json_feed(js, res.out, res.out_len, err, errlen) != 0) {
+		mgr_json_free(js);
+		rc = -1;
+	} else
+		rc = mgr_json_keys_end(js, err, errlen);
+	if (rc != 0)
+		be_command_prefix("key_list", err, errlen);
 	child_result_free(&res);
 	return rc;
 }
 
-int
+static int
 be_command_consoles(const struct sercon_config *cfg, const char *entity_id,
     struct mgr_console_list *out, char *err, size_t errlen)
 {
@@ -221,12 +234,12 @@ be_command_consoles(const struct sercon_config *cfg, const char *entity_id,
 	if (rc != 0)
 		return -1;
 	if ((rc = mgr_json_consoles(res.out, res.out_len, MGR_JSON_COMMAND,
-	    out, err, errlen)) != 0) {
-		char why[512];
-
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "console_list: %s", why);
-	}
+	    out, err, errlen)) != 0)
+		be_command_prefix("console_list", err, errlen);
 	child_result_free(&res);
 	return rc;
 }
+
+const struct mgr_backend mgr_backend_command = {
+	"command", be_command_keys, be_command_consoles,
+};

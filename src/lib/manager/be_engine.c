@@ -1,7 +1,8 @@
-/* be_engine.c: the oVirt engine backend. Each question is one POST of a
- * signed ticket (ticket.c) to <engine_url>services/vmconsole-proxy over
- * locked-down HTTPS (http.c); the answer is README.API JSON (mgr_json.c).
- * Caching is not done here: manager.c and cache.c own it. */
+/* be_engine.c: the oVirt engine backend (backend.h). Each question is one
+ * POST of a signed ticket (ticket.c) to <engine_url>services/vmconsole-proxy
+ * over locked-down HTTPS (http.c); the answer is README.API JSON
+ * (mgr_json.c), the key list streamed as it arrives. Caching is not done
+ * here: rindex.c and cache.c own it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,10 @@
 #include "manager/ticket.h"
 
 #define BE_ENGINE_SERVICE "services/vmconsole-proxy"
-#define BE_ENGINE_EKU "1.3.6.1.4.1.2312.13.1.2.1.1"
+#define BE_ENGINE_EKU TICKET_EKU
+/* the key list is streamed, never held whole: a larger bound than for
+ * the replies kept in memory */
+#define BE_ENGINE_KEYS_MAX (32 * 1024 * 1024)
 
 static char *
 be_engine_url(const char *base)
@@ -40,11 +44,26 @@ be_engine_explain(long status, char *err, size_t errlen)
 	    "key, and that the clocks agree", why);
 }
 
-/* Asks the engine: user_id NULL for the key list, else that user's
- * consoles. On success reply holds the 200 answer. */
+/* The stream of a key list reply, for http.c. */
+struct be_engine_stream {
+	struct mgr_json_stream *json;
+	char err[512];
+};
+
+static int
+be_engine_feed(void *ctx, const char *buf, size_t len)
+{
+	struct be_engine_stream *st = ctx;
+
+	return mgr_json_feed(st->json, buf, len, st->err, sizeof(st->err));
+}
+
+/* Asks the engine: user_id NULL for the key list (streamed into st),
+ * else that user's consoles. On success reply holds the 200 answer. */
 static int
 be_engine_call(const struct sercon_config *cfg, const char *user_id,
-    struct http_reply *reply, char *err, size_t errlen)
+    struct be_engine_stream *st, struct http_reply *reply, char *err,
+    size_t errlen)
 {
 	struct ticket_signer *signer = NULL;
 	struct http_post req;
@@ -76,10 +95,17 @@ be_engine_call(const struct sercon_config *cfg, const char *user_id,
 	req.ca_file = cfg->engine_ca;
 	req.verify_host = cfg->engine_verify_host;
 	req.timeout = cfg->timeout;
-	req.reply_max = HTTP_REPLY_MAX;
+	req.reply_max = st != NULL ? BE_ENGINE_KEYS_MAX : HTTP_REPLY_MAX;
+	if (st != NULL) {
+		req.stream = be_engine_feed;
+		req.stream_ctx = st;
+	}
 	log_debug("engine: POST %s (%s)", url, data);
-	if ((rc = http_post(&req, reply, err, errlen)) != 0)
+	if ((rc = http_post(&req, reply, err, errlen)) != 0) {
+		if (st != NULL && st->err[0] != '\0')
+			snprintf(err, errlen, "%s", st->err);
 		be_engine_explain(reply->status, err, errlen);
+	}
 done:
 	free(ticket);
 	free(url);
@@ -88,23 +114,27 @@ done:
 	return rc;
 }
 
-int
-be_engine_keys(const struct sercon_config *cfg, struct mgr_key_list *out,
-    char *err, size_t errlen)
+static int
+be_engine_keys(const struct sercon_config *cfg, const char *type,
+    const char *blob, const struct mgr_key_sink *sink, char *err,
+    size_t errlen)
 {
+	struct be_engine_stream st;
 	struct http_reply reply;
-	int rc;
 
-	if (be_engine_call(cfg, NULL, &reply, err, errlen) != 0)
+	(void)type;             /* the engine always lists every key */
+	(void)blob;
+	memset(&st, 0, sizeof(st));
+	st.json = mgr_json_keys_begin(sink);
+	if (be_engine_call(cfg, NULL, &st, &reply, err, errlen) != 0) {
+		mgr_json_free(st.json);
 		return -1;
-	rc = mgr_json_keys(reply.body, reply.len, out, err, errlen);
-	if (rc == 0)
-		log_debug("engine: %zu keys", out->n);
+	}
 	http_reply_free(&reply);
-	return rc;
+	return mgr_json_keys_end(st.json, err, errlen);
 }
 
-int
+static int
 be_engine_consoles(const struct sercon_config *cfg, const char *entity_id,
     struct mgr_console_list *out, char *err, size_t errlen)
 {
@@ -115,7 +145,7 @@ be_engine_consoles(const struct sercon_config *cfg, const char *entity_id,
 		snprintf(err, errlen, "invalid entity id");
 		return -1;
 	}
-	if (be_engine_call(cfg, entity_id, &reply, err, errlen) != 0)
+	if (be_engine_call(cfg, entity_id, NULL, &reply, err, errlen) != 0)
 		return -1;
 	rc = mgr_json_consoles(reply.body, reply.len, MGR_JSON_ENGINE, out,
 	    err, errlen);
@@ -125,3 +155,7 @@ be_engine_consoles(const struct sercon_config *cfg, const char *entity_id,
 	http_reply_free(&reply);
 	return rc;
 }
+
+const struct mgr_backend mgr_backend_engine = {
+	"engine", be_engine_keys, be_engine_consoles,
+};

@@ -1,16 +1,17 @@
-/* be_file.c: backend "file", the inventory JSON of docs/design.md (jansson).
- * Validation is strict and local to each entry: an unknown or ill-typed
- * field, or an invalid key, skips that entry or key (logged with the file,
- * the entry and the field) and the rest of the inventory keeps working. */
+/* be_file.c: backend "file", the inventory JSON of docs/design.md
+ * (jansson). Validation is strict and local to each entry: an unknown or
+ * ill-typed field, or an invalid key, skips that entry or key (logged with
+ * the file, the entry and the field) and the rest of the inventory keeps
+ * working. A key listed for two users is kept for both: the dispatcher
+ * (manager.c) then refuses it for both, whichever comes first. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
-#include "core/file.h"
 #include "core/xmalloc.h"
-#include "manager/backend.h"
+#include "core/file.h"
 #include "core/log.h"
 #include "manager/inventory.h"
 #include "core/sshkey.h"
@@ -23,7 +24,6 @@ struct inv_ctx {
 	const char *file;
 	struct inventory *inv;
 	json_t *seen_ids;       /* user ids already taken (a hash set) */
-	json_t *seen_keys;      /* key blobs already taken */
 };
 
 /* "users[3] (alice)" for messages; the id is escaped by the logger. */
@@ -158,15 +158,7 @@ parse_user(struct inv_ctx *c, json_t *u, size_t i)
 			c->inv->skipped++;
 			continue;
 		}
-		if (json_object_get(c->seen_keys, blob) != NULL) {
-			log_error("inventory %s: %s: keys[%zu] skipped: the "
-			    "key belongs to another user already", c->file,
-			    entry, j);
-			c->inv->skipped++;
-		} else if (json_object_set_new(c->seen_keys, blob,
-		    json_true()) != 0) {
-			abort();
-		} else if (mgr_key_list_add(&c->inv->keys, id, name, type,
+		if (mgr_key_list_add(&c->inv->keys, id, name, type,
 		    blob, err, sizeof(err)) != 0) {
 			log_error("inventory %s: %s: keys[%zu] skipped: %s",
 			    c->file, entry, j, err);
@@ -276,12 +268,8 @@ parse_console(struct inv_ctx *c, json_t *o, size_t i)
 		inv_console_free(&ic);
 		return;
 	}
-	if (inv->nconsoles == inv->cap) {
-		size_t ncap = inv->cap ? inv->cap * 2 : 16;
-		inv->consoles = xreallocarray(inv->consoles, ncap,
-		    sizeof(*inv->consoles));
-		inv->cap = ncap;
-	}
+	inv->consoles = mgr_grow(inv->consoles, &inv->cap, inv->nconsoles,
+	    sizeof(*inv->consoles));
 	inv->consoles[inv->nconsoles++] = ic;
 }
 
@@ -290,7 +278,7 @@ inv_parse(const char *text, size_t len, const char *name,
     struct inventory *inv, char *err, size_t errlen)
 {
 	static const char *const fields[] = { "users", "consoles", NULL };
-	struct inv_ctx c = { name, inv, NULL, NULL };
+	struct inv_ctx c = { name, inv, NULL };
 	json_error_t jerr;
 	json_t *root, *users, *consoles, *v;
 	const char *k;
@@ -327,15 +315,13 @@ inv_parse(const char *text, size_t len, const char *name,
 		    "users" : "consoles");
 		goto fail;
 	}
-	if ((c.seen_ids = json_object()) == NULL ||
-	    (c.seen_keys = json_object()) == NULL)
+	if ((c.seen_ids = json_object()) == NULL)
 		abort();
 	json_array_foreach(users, i, v)
 		parse_user(&c, v, i);
 	json_array_foreach(consoles, i, v)
 		parse_console(&c, v, i);
 	json_decref(c.seen_ids);
-	json_decref(c.seen_keys);
 	json_decref(root);
 	return 0;
 fail:
@@ -399,32 +385,4 @@ inv_free(struct inventory *inv)
 		inv_console_free(&inv->consoles[i]);
 	free(inv->consoles);
 	memset(inv, 0, sizeof(*inv));
-}
-
-int
-be_file_keys(const struct sercon_config *cfg, struct mgr_key_list *out,
-    char *err, size_t errlen)
-{
-	struct inventory inv;
-
-	if (inv_load(cfg->inventory, &inv, NULL, err, errlen) != 0)
-		return -1;
-	*out = inv.keys;
-	memset(&inv.keys, 0, sizeof(inv.keys));
-	inv_free(&inv);
-	return 0;
-}
-
-int
-be_file_consoles(const struct sercon_config *cfg, const char *entity_id,
-    struct mgr_console_list *out, char *err, size_t errlen)
-{
-	struct inventory inv;
-	int rc;
-
-	if (inv_load(cfg->inventory, &inv, NULL, err, errlen) != 0)
-		return -1;
-	rc = inv_consoles_for(&inv, entity_id, out, err, errlen);
-	inv_free(&inv);
-	return rc;
 }

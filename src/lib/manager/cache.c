@@ -19,9 +19,11 @@
 #include <openssl/rand.h>
 
 #include "core/atomic.h"
-#include "core/file.h"
 #include "core/xmalloc.h"
+#include "core/file.h"
+#include "manager/backoff.h"
 #include "manager/cache.h"
+#include "manager/cachedir.h"
 #include "core/log.h"
 #include "core/text.h"
 
@@ -66,69 +68,112 @@ cache_path(const struct sercon_config *cfg, const char *entity_id,
 	return 0;
 }
 
-/* Reads a whole regular file (no symlinks) of at most max bytes; *errnop
- * is ENOENT when there is none. */
+/* Reads a whole regular file of this account (no symlinks, never
+ * blocking on a FIFO) of at most max bytes; st its status. *errnop is
+ * ENOENT when there is none, EINVAL when what is there is not such a
+ * file. */
 static char *
-cache_slurp(const char *path, size_t max, size_t *lenp, int *errnop)
+cache_slurp(const char *path, size_t max, size_t *lenp, struct stat *stp,
+    int *errnop)
 {
+	struct stat st;
 	char *buf, why[256];
 
 	*errnop = 0;
 	if (file_read(path, max, FILE_NOFOLLOW | FILE_NONBLOCK | FILE_REGULAR,
-	    &buf, lenp, NULL, why, sizeof(why)) != 0) {
-		*errnop = errno;
+	    &buf, lenp, &st, why, sizeof(why)) != 0) {
+		*errnop = errno == ENOENT ? ENOENT : errno == EIO ? EIO :
+		    EINVAL;
 		return NULL;
 	}
+	if (st.st_uid != geteuid()) {
+		free(buf);
+		*errnop = EINVAL;
+		return NULL;
+	}
+	if (stp != NULL)
+		*stp = st;
 	return buf;
 }
 
-/* The HMAC key: read it, or make it the first time (link(2) so that two
- * programs starting together agree on one key). */
+/* A new random key at path (link(2), so that two programs starting
+ * together agree on one key: the loser reads the winner's). */
 static int
-cache_key(const struct sercon_config *cfg, unsigned char *key)
+cache_key_make(const struct sercon_config *cfg, const char *path,
+    unsigned char *key)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
+	char tmp[PATH_MAX];
 	unsigned char fresh[CACHE_KEY_LEN];
 	size_t len;
 	char *buf;
+	bool written;
 	int e, fd, rc = -1;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/cache.key",
-	    cfg->cache_dir) >= sizeof(path))
-		return -1;
-	if ((buf = cache_slurp(path, CACHE_KEY_LEN, &len, &e)) != NULL) {
-		if (len == CACHE_KEY_LEN) {
-			memcpy(key, buf, CACHE_KEY_LEN);
-			rc = 0;
-		}
-		free(buf);
-		return rc;
-	}
-	if (e != ENOENT || RAND_bytes(fresh, sizeof(fresh)) != 1)
+	if (RAND_bytes(fresh, sizeof(fresh)) != 1)
 		return -1;
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.key.XXXXXX",
 	    cfg->cache_dir) >= sizeof(tmp) ||
 	    (fd = mkostemp(tmp, O_CLOEXEC)) < 0)
 		return -1;
-	if (write(fd, fresh, sizeof(fresh)) == (ssize_t)sizeof(fresh) &&
-	    close(fd) == 0) {
+	written = write(fd, fresh, sizeof(fresh)) == (ssize_t)sizeof(fresh);
+	/* closed once, whatever close() says: after a failed close the
+	 * descriptor is gone (and its number may be someone else's) */
+	if (close(fd) != 0)
+		written = false;
+	if (written) {
 		if (link(tmp, path) == 0)
 			rc = 0;
-		else if (errno == EEXIST &&
-		    (buf = cache_slurp(path, CACHE_KEY_LEN, &len, &e)) != NULL) {
+		else if (errno == EEXIST && (buf = cache_slurp(path,
+		    CACHE_KEY_LEN, &len, NULL, &e)) != NULL) {
 			if (len == CACHE_KEY_LEN) {
 				memcpy(fresh, buf, CACHE_KEY_LEN);
 				rc = 0;
 			}
 			free(buf);
 		}
-	} else
-		close(fd);
+	}
 	unlink(tmp);
 	if (rc == 0)
 		memcpy(key, fresh, CACHE_KEY_LEN);
 	OPENSSL_cleanse(fresh, sizeof(fresh));
 	return rc;
+}
+
+/* The HMAC key: read it, or make it. A key that is not what this code
+ * writes (wrong size, not a regular file of ours: planted or damaged) is
+ * replaced, else the stale answers would silently stop working. */
+static int
+cache_key(const struct sercon_config *cfg, unsigned char *key)
+{
+	char path[PATH_MAX];
+	size_t len = 0;
+	char *buf;
+	bool bad;
+	int e;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cache.key",
+	    cfg->cache_dir) >= sizeof(path))
+		return -1;
+	if ((buf = cache_slurp(path, CACHE_KEY_LEN, &len, NULL, &e)) !=
+	    NULL && len == CACHE_KEY_LEN) {
+		memcpy(key, buf, CACHE_KEY_LEN);
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		return 0;
+	}
+	bad = buf != NULL || e == EINVAL;
+	free(buf);
+	if (bad) {
+		log_warn("cache: %s is not a valid key: replacing it (the "
+		    "console lists cached under it are dropped)", path);
+		if (unlink(path) != 0 && errno != ENOENT) {
+			log_warn("cache: cannot remove %s: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+	} else if (e != ENOENT)
+		return -1;
+	return cache_key_make(cfg, path, key);
 }
 
 static int
@@ -249,6 +294,7 @@ cache_load(const struct sercon_config *cfg, const char *entity_id,
 	char path[PATH_MAX], mac[2 * EVP_MAX_MD_SIZE + 1];
 	const char *macline, *body;
 	size_t len, hl = strlen(CACHE_MAGIC);
+	struct stat st;
 	char *buf;
 	int e, rc = -1;
 
@@ -256,7 +302,7 @@ cache_load(const struct sercon_config *cfg, const char *entity_id,
 	if (cfg->cache_dir == NULL ||
 	    cache_path(cfg, entity_id, path, sizeof(path)) != 0)
 		return -1;
-	if ((buf = cache_slurp(path, CACHE_FILE_MAX, &len, &e)) == NULL) {
+	if ((buf = cache_slurp(path, CACHE_FILE_MAX, &len, &st, &e)) == NULL) {
 		if (e != ENOENT)
 			log_warn("cache: ignoring unreadable %s", path);
 		return -1;
@@ -284,11 +330,29 @@ cache_load(const struct sercon_config *cfg, const char *entity_id,
 		    "verify", path, entity_id);
 		goto out;
 	}
+	/* the file's time may make it older, never younger (it is how the
+	 * tests age an entry) */
+	if (st.st_mtime < ce->fetched)
+		ce->fetched = st.st_mtime;
 	rc = 0;
 out:
 	OPENSSL_cleanse(key, sizeof(key));
 	free(buf);
 	return rc;
+}
+
+/* The stored entry when it may still be served; logs why not. */
+static bool
+cache_servable(const struct sercon_config *cfg, const char *entity_id,
+    struct cache_entry *ce, long age)
+{
+	if (cfg->cache_stale_max > 0 && age <= cfg->cache_stale_max)
+		return true;
+	log_info("cache: console list of entity %s is %ld s old, beyond "
+	    "cache_stale_max (%d s): not served", entity_id, age,
+	    cfg->cache_stale_max);
+	mgr_console_list_free(&ce->list);
+	return false;
 }
 
 int
@@ -299,7 +363,7 @@ cache_consoles_at(const struct sercon_config *cfg, const char *entity_id,
 	struct mgr_console_list fresh;
 	struct cache_entry ce;
 	bool have;
-	long age;
+	long age, left;
 
 	memset(out, 0, sizeof(*out));
 	if (cfg->cache_dir == NULL)
@@ -311,30 +375,39 @@ cache_consoles_at(const struct sercon_config *cfg, const char *entity_id,
 		have = false;
 	}
 	age = have ? (long)(now - ce.fetched) : 0;
-	/* Always asked: a permission revoked in the manager takes effect at
-	 * the next connect. The cache only answers when the manager fails. */
+	/* Within the back-off window after a failure the manager is not
+	 * asked (logged when the window opened, not at every call). */
+	if ((left = mgr_backoff_left(cfg, now)) > 0) {
+		snprintf(err, errlen, "the manager failed less than %d s ago "
+		    "(next try in %ld s)", MGR_BACKOFF, left);
+		if (have && cache_servable(cfg, entity_id, &ce, age)) {
+			log_debug("serving the console list of entity %s "
+			    "cached %ld s ago: %s", entity_id, age, err);
+			*out = ce.list;
+			return 0;
+		}
+		return -1;
+	}
+	/* Otherwise always asked: a permission revoked in the manager takes
+	 * effect at the next connect. The cache answers when it fails. */
 	memset(&fresh, 0, sizeof(fresh));
 	if (fetch(cfg, entity_id, &fresh, err, errlen) == 0) {
 		if (have)
 			mgr_console_list_free(&ce.list);
+		mgr_backoff_clear(cfg);
 		if (cfg->cache_stale_max > 0)
 			cache_store(cfg, entity_id, &fresh, now);
 		*out = fresh;
 		return 0;
 	}
 	mgr_console_list_free(&fresh);
-	if (have && cfg->cache_stale_max > 0 && age <= cfg->cache_stale_max) {
+	mgr_backoff_trip(cfg, err, now);
+	if (have && cache_servable(cfg, entity_id, &ce, age)) {
 		log_warn("manager failed (%s): serving the console list of "
 		    "entity %s cached %ld s ago (stale answers allowed for "
 		    "%d s)", err, entity_id, age, cfg->cache_stale_max);
 		*out = ce.list;
 		return 0;
-	}
-	if (have) {
-		log_info("cache: console list of entity %s is %ld s old, "
-		    "beyond cache_stale_max (%d s): not served", entity_id,
-		    age, cfg->cache_stale_max);
-		mgr_console_list_free(&ce.list);
 	}
 	return -1;
 }

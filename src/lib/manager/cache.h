@@ -1,16 +1,17 @@
 /* cache.h: per-entity console lists from a remote manager (engine, command)
  * kept in cache_dir so that a manager outage does not lock out users who
  * were just served: the manager is asked at every connect, and while it
- * fails the last good list is served for up to cache_stale_max seconds.
- * Files are written by
- * atomic replace and carry a checksum: a corrupt or tampered file is
+ * fails (or within the back-off window after a failure, backoff.h) the
+ * last good list is served for up to cache_stale_max seconds. Files are
+ * written by atomic replace and carry a MAC: a corrupt or tampered file is
  * ignored, never trusted in part. */
 #ifndef SERCON_CACHE_H
 #define SERCON_CACHE_H
 
 #include <time.h>
 
-#include "manager/manager.h"
+#include "core/config.h"
+#include "manager/records.h"
 
 typedef int (*cache_console_fetch_fn)(const struct sercon_config *cfg,
     const char *entity_id, struct mgr_console_list *out, char *err,

@@ -16,6 +16,9 @@ struct http_sink {
 	char *buf;
 	size_t len, cap, max;
 	bool too_big;
+	CURL *curl;
+	const struct http_post *req;
+	bool rejected;               /* the stream refused the body */
 };
 
 static bool
@@ -125,6 +128,19 @@ http_write(char *data, size_t size, size_t nmemb, void *arg)
 		s->too_big = true;
 		return 0;
 	}
+	if (s->req->stream != NULL) {
+		long status = 0;
+
+		s->len += n;
+		if (curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE,
+		    &status) != CURLE_OK || status != 200)
+			return n;       /* an error page: not the stream's */
+		if (s->req->stream(s->req->stream_ctx, data, n) != 0) {
+			s->rejected = true;
+			return 0;
+		}
+		return n;
+	}
 	if (s->len + n + 1 > s->cap) {
 		size_t ncap = s->cap ? s->cap : 16384;
 
@@ -222,7 +238,9 @@ http_perform(CURL *c, const struct http_post *req, struct http_sink *sink,
 		goto done;
 	}
 	e = curl_easy_perform(c);
-	if (sink->too_big || e == CURLE_FILESIZE_EXCEEDED)
+	if (sink->rejected)
+		snprintf(err, errlen, "reply from %.200s rejected", req->url);
+	else if (sink->too_big || e == CURLE_FILESIZE_EXCEEDED)
 		snprintf(err, errlen, "reply from %.200s is larger than %zu "
 		    "bytes", req->url, sink->max);
 	else if (e == CURLE_OPERATION_TIMEDOUT)
@@ -245,12 +263,14 @@ int
 http_post(const struct http_post *req, struct http_reply *reply, char *err,
     size_t errlen)
 {
-	struct http_sink sink = { NULL, 0, 0, 0, false };
+	struct http_sink sink;
 	CURL *c;
 	long status = 0;
 	int rc = -1;
 
 	memset(reply, 0, sizeof(*reply));
+	memset(&sink, 0, sizeof(sink));
+	sink.req = req;
 	if (http_check_url(req->url, req->verify_host, err, errlen) != 0)
 		return -1;
 	sink.max = req->reply_max ? req->reply_max : HTTP_REPLY_MAX;
@@ -262,12 +282,17 @@ http_post(const struct http_post *req, struct http_reply *reply, char *err,
 		snprintf(err, errlen, "cannot initialise libcurl");
 		goto out;
 	}
+	sink.curl = c;
 	if (http_perform(c, req, &sink, &status, err, errlen) != 0)
 		goto out;
 	reply->status = status;
 	if (status != 200) {
 		snprintf(err, errlen, "%.200s answered HTTP status %ld",
 		    req->url, status);
+		goto out;
+	}
+	if (req->stream != NULL) {
+		rc = 0;
 		goto out;
 	}
 	if (sink.buf == NULL)

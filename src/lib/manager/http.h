@@ -18,11 +18,19 @@ struct http_post {
 	bool verify_host;            /* false only allowed on loopback */
 	int timeout;                 /* seconds, connect and total */
 	size_t reply_max;            /* 0: HTTP_REPLY_MAX */
+	/* When set, the body of a 200 reply goes to stream piece by piece
+	 * as it arrives, and reply->body stays NULL (reply_max still
+	 * bounds the whole). stream returns 0, or -1 to abort the transfer
+	 * (http_post then fails with "rejected"; the reason is the
+	 * stream's to keep). */
+	int (*stream)(void *ctx, const char *buf, size_t len);
+	void *stream_ctx;
 };
 
 struct http_reply {
 	long status;
-	char *body;                  /* NUL-terminated, malloc'd */
+	char *body;                  /* NUL-terminated, malloc'd; NULL
+	                              * when streamed */
 	size_t len;
 };
 

@@ -1,6 +1,6 @@
 /* inventory.h: the inventory file of backend "file" (docs/design.md),
- * parsed and validated in full. be_file.c implements it; manager.c builds
- * the key index from it. */
+ * parsed and validated in full. be_file.c implements it; file_policy.c
+ * builds the key index from it. */
 #ifndef SERCON_INVENTORY_H
 #define SERCON_INVENTORY_H
 
@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 #include "core/contract.h"
-#include "manager/manager.h"
+#include "manager/records.h"
 
 struct inv_console {
 	struct mgr_console c;

@@ -1,7 +1,9 @@
 /* keyindex.c: the compact key index; see keyindex.h.
  *
  * Layout (native byte order: the index never leaves the machine):
- *   header | key table | console table | entity table | records
+ *   header | records | key table | console table | entity table
+ * (records first, so that the writer can stream them and add the tables,
+ * which only it holds in memory, at the end)
  * key table:     nkeys    x {hash of the blob, record offset}, by hash
  * console table: nconsoles x record offset
  * entity table:  nents    x {hash of the entity id, record offset}, by hash
@@ -14,18 +16,18 @@
  * manager.h) before use. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "core/atomic.h"
 #include "core/xmalloc.h"
 #include "manager/keyindex.h"
 
 #define KIDX_MAGIC "SRCNIDX1"
-#define KIDX_VERSION 1
+#define KIDX_VERSION 2
 #define KIDX_F_CONSOLES 1
 
 struct kidx_header {
@@ -77,76 +79,341 @@ str_hash(const char *s)
 	return kidx_hash(s, strlen(s));
 }
 
-/* ---- writing ---------------------------------------------------------- */
+/* ---- writing ----------------------------------------------------------
+ * Streamed: records go to the file (through a small buffer) as they come,
+ * only the tables' {hash, offset} pairs and the grants stay in memory, and
+ * the tables and the header are written at the end. */
 
-struct buf {
-	unsigned char *p;
-	size_t len, cap;
+#define KIDX_WBUF 65536
+
+struct kidx_wgrant {
+	uint64_t hash;
+	char *entity_id;
+	uint32_t console;
 };
 
-static void
-buf_reserve(struct buf *b, size_t more)
-{
-	while (b->cap - b->len < more) {
-		size_t ncap = b->cap ? b->cap * 2 : 65536;
-
-		b->p = xreallocarray(b->p, ncap, 1);
-		b->cap = ncap;
-	}
-}
-
-static void
-buf_add(struct buf *b, const void *data, size_t len)
-{
-	buf_reserve(b, len);
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-}
-
-static void
-buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s) + 1);
-}
-
-/* Opens a record: room for its length and checksum, filled by rec_end. */
-static void
-rec_begin(struct buf *b, size_t *start)
-{
-	uint32_t zero[2] = { 0, 0 };
-
-	*start = b->len;
-	buf_add(b, zero, sizeof(zero));
-}
-
-static void
-rec_end(struct buf *b, size_t start)
-{
-	uint32_t len = (uint32_t)(b->len - start - 8);
-	uint32_t check = (uint32_t)kidx_hash(b->p + start + 8, len);
-
-	memcpy(b->p + start, &len, 4);
-	memcpy(b->p + start + 4, &check, 4);
-}
-
-struct sort_item {
-	uint64_t hash;
-	size_t idx;
-	const char *name;          /* entities: id, to group equal ones */
+struct kidx_writer {
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int fd;
+	struct kidx_source src;
+	bool with_consoles;
+	uint64_t off;                  /* where the next record goes */
+	struct kidx_entry *keys;
+	size_t nkeys, capkeys;
+	uint64_t *cons;
+	size_t ncons, capcons;
+	struct kidx_wgrant *grants;
+	size_t ngrants, capgrants;
+	unsigned char buf[KIDX_WBUF];
+	size_t buflen;
+	int saved_errno;               /* the first write error, 0: none */
 };
 
 static int
-sort_item_cmp(const void *a, const void *b)
+write_all(int fd, const unsigned char *p, size_t len)
 {
-	const struct sort_item *x = a, *y = b;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+w_flush(struct kidx_writer *w)
+{
+	if (w->buflen > 0 && w->saved_errno == 0 &&
+	    write_all(w->fd, w->buf, w->buflen) != 0)
+		w->saved_errno = errno != 0 ? errno : EIO;
+	w->buflen = 0;
+}
+
+static void
+w_add(struct kidx_writer *w, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	w->off += len;
+	while (len > 0) {
+		size_t n = KIDX_WBUF - w->buflen;
+
+		if (n > len)
+			n = len;
+		memcpy(w->buf + w->buflen, p, n);
+		w->buflen += n;
+		p += n;
+		len -= n;
+		if (w->buflen == KIDX_WBUF)
+			w_flush(w);
+	}
+}
+
+/* One record: u32 length, u32 checksum, then the nstr strings (with their
+ * NULs) and extra bytes; returns its offset. */
+static uint64_t
+w_record(struct kidx_writer *w, const char *const *strs, int nstr,
+    const void *extra, size_t extralen, const uint32_t *extra2,
+    size_t n2)
+{
+	uint64_t at = w->off, h = 0xcbf29ce484222325ULL;
+	uint32_t hdr[2] = { 0, 0 };
+	size_t len = extralen + n2 * 4;
+	int i;
+
+	for (i = 0; i < nstr; i++)
+		len += strlen(strs[i]) + 1;
+	/* the checksum: kidx_hash of the payload, computed in pieces */
+#define KIDX_FNV(p, n) do { \
+	const unsigned char *q_ = (const void *)(p); size_t j_; \
+	for (j_ = 0; j_ < (n); j_++) { h ^= q_[j_]; h *= 0x100000001b3ULL; } \
+} while (0)
+	for (i = 0; i < nstr; i++)
+		KIDX_FNV(strs[i], strlen(strs[i]) + 1);
+	KIDX_FNV(extra, extralen);
+	KIDX_FNV(extra2, n2 * 4);
+#undef KIDX_FNV
+	hdr[0] = (uint32_t)len;
+	hdr[1] = (uint32_t)h;
+	w_add(w, hdr, sizeof(hdr));
+	for (i = 0; i < nstr; i++)
+		w_add(w, strs[i], strlen(strs[i]) + 1);
+	w_add(w, extra, extralen);
+	w_add(w, extra2, n2 * 4);
+	return at;
+}
+
+struct kidx_writer *
+kidx_writer_open(const char *path, const struct kidx_source *src,
+    bool with_consoles, char *err, size_t errlen)
+{
+	struct kidx_writer *w;
+	struct kidx_header zero;
+	int saved;
+
+	w = xcalloc(1, sizeof(*w));
+	if ((size_t)snprintf(w->path, sizeof(w->path), "%s", path) >=
+	    sizeof(w->path) || (size_t)snprintf(w->tmp, sizeof(w->tmp),
+	    "%s.tmp.%ld", path, (long)getpid()) >= sizeof(w->tmp)) {
+		snprintf(err, errlen, "index path too long");
+		free(w);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	(void)unlink(w->tmp);
+	w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+	    O_NOFOLLOW, 0640);
+	if (w->fd < 0) {
+		saved = errno;
+		snprintf(err, errlen, "cannot create %s: %s", w->tmp,
+		    strerror(saved));
+		free(w);
+		errno = saved;
+		return NULL;
+	}
+	w->src = *src;
+	w->with_consoles = with_consoles;
+	memset(&zero, 0, sizeof(zero));
+	w_add(w, &zero, sizeof(zero));   /* the header comes last */
+	return w;
+}
+
+void
+kidx_writer_key(struct kidx_writer *w, const struct mgr_key *k)
+{
+	const char *strs[4] = { k->entity_id, k->entity, k->type, k->blob };
+
+	w->keys = mgr_grow(w->keys, &w->capkeys, w->nkeys, sizeof(*w->keys));
+	w->keys[w->nkeys].hash = str_hash(k->blob);
+	w->keys[w->nkeys++].off = w_record(w, strs, 4, NULL, 0, NULL, 0);
+}
+
+static int
+writer_sink_add(void *ctx, const struct mgr_key *k, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	kidx_writer_key(ctx, k);
+	return 0;
+}
+
+struct mgr_key_sink
+kidx_writer_sink(struct kidx_writer *w)
+{
+	struct mgr_key_sink s = { writer_sink_add, w };
+
+	return s;
+}
+
+size_t
+kidx_writer_console(struct kidx_writer *w, const struct mgr_console *c)
+{
+	const char *strs[4] = { c->vm_id, c->vm_name, c->host, c->console };
+
+	w->cons = mgr_grow(w->cons, &w->capcons, w->ncons, sizeof(*w->cons));
+	w->cons[w->ncons] = w_record(w, strs, 4, NULL, 0, NULL, 0);
+	return w->ncons++;
+}
+
+void
+kidx_writer_grant(struct kidx_writer *w, const char *entity_id,
+    size_t console)
+{
+	struct kidx_wgrant *g;
+
+	w->grants = mgr_grow(w->grants, &w->capgrants, w->ngrants,
+	    sizeof(*w->grants));
+	g = &w->grants[w->ngrants++];
+	g->hash = str_hash(entity_id);
+	g->entity_id = xstrdup(entity_id);
+	g->console = (uint32_t)console;
+}
+
+size_t
+kidx_writer_nkeys(const struct kidx_writer *w)
+{
+	return w->nkeys;
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct kidx_entry *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int
+grant_cmp(const void *a, const void *b)
+{
+	const struct kidx_wgrant *x = a, *y = b;
 	int c;
 
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
-	if (x->name != NULL && y->name != NULL &&
-	    (c = strcmp(x->name, y->name)) != 0)
+	if ((c = strcmp(x->entity_id, y->entity_id)) != 0)
 		return c;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+	return x->console < y->console ? -1 : x->console > y->console;
+}
+
+static void
+writer_free(struct kidx_writer *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->ngrants; i++)
+		free(w->grants[i].entity_id);
+	free(w->grants);
+	free(w->keys);
+	free(w->cons);
+	free(w);
+}
+
+void
+kidx_writer_abort(struct kidx_writer *w)
+{
+	if (w == NULL)
+		return;
+	close(w->fd);
+	(void)unlink(w->tmp);
+	writer_free(w);
+}
+
+/* The entity records (one per entity, its console indexes), appended
+ * after every key and console record; their table entries in ents. */
+static size_t
+writer_entities(struct kidx_writer *w, struct kidx_entry **ents)
+{
+	size_t i, j, n = 0, cap = 0;
+	uint32_t *idx = NULL;
+
+	*ents = NULL;
+	qsort(w->grants, w->ngrants, sizeof(*w->grants), grant_cmp);
+	idx = xcalloc(w->ngrants + 1, sizeof(*idx));
+	for (i = 0; i < w->ngrants; i = j) {
+		const char *name = w->grants[i].entity_id;
+		uint32_t cnt;
+
+		for (j = i; j < w->ngrants &&
+		    !strcmp(w->grants[j].entity_id, name); j++)
+			idx[j - i] = w->grants[j].console;
+		cnt = (uint32_t)(j - i);
+		*ents = mgr_grow(*ents, &cap, n, sizeof(**ents));
+		(*ents)[n].hash = w->grants[i].hash;
+		(*ents)[n++].off = w_record(w, &name, 1, &cnt, sizeof(cnt), idx,
+		    cnt);
+	}
+	free(idx);
+	return n;
+}
+
+int
+kidx_writer_commit(struct kidx_writer *w, char *err, size_t errlen)
+{
+	struct kidx_header h;
+	struct kidx_entry *ents = NULL;
+	size_t i, nents;
+	int saved;
+
+	for (i = 0; i < w->ngrants; i++)
+		if (w->grants[i].console >= w->ncons) {
+			snprintf(err, errlen, "grant of a console not listed");
+			kidx_writer_abort(w);
+			errno = EINVAL;
+			return -1;
+		}
+	nents = writer_entities(w, &ents);
+	qsort(w->keys, w->nkeys, sizeof(*w->keys), entry_cmp);
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, KIDX_MAGIC, 8);
+	h.version = KIDX_VERSION;
+	h.tag = w->src.tag;
+	h.dev = w->src.dev;
+	h.ino = w->src.ino;
+	h.size = w->src.size;
+	h.mtime_ns = w->src.mtime_ns;
+	h.ctime_ns = w->src.ctime_ns;
+	h.built_at = w->src.built_at;
+	h.flags = w->with_consoles ? KIDX_F_CONSOLES : 0;
+	h.nkeys = w->nkeys;
+	h.keytab_off = w->off;
+	w_add(w, w->keys, w->nkeys * sizeof(*w->keys));
+	h.nconsoles = w->ncons;
+	h.contab_off = w->off;
+	w_add(w, w->cons, w->ncons * sizeof(*w->cons));
+	h.nents = nents;
+	h.enttab_off = w->off;
+	w_add(w, ents, nents * sizeof(*ents));
+	free(ents);
+	h.file_size = w->off;
+	h.check = kidx_hash(&h, offsetof(struct kidx_header, check));
+	w_flush(w);
+	/* No fsync: the index can always be made again from its source, and
+	 * a file torn by a crash fails its size and checksum checks. */
+	if (w->saved_errno == 0 && pwrite(w->fd, &h, sizeof(h), 0) !=
+	    (ssize_t)sizeof(h))
+		w->saved_errno = errno != 0 ? errno : EIO;
+	if (close(w->fd) != 0 && w->saved_errno == 0)
+		w->saved_errno = errno;
+	w->fd = -1;
+	if (w->saved_errno == 0 && rename(w->tmp, w->path) != 0)
+		w->saved_errno = errno;
+	if ((saved = w->saved_errno) != 0) {
+		snprintf(err, errlen, "cannot write %s: %s", w->tmp,
+		    strerror(saved));
+		(void)unlink(w->tmp);
+	}
+	writer_free(w);
+	errno = saved;
+	return saved != 0 ? -1 : 0;
 }
 
 int
@@ -155,112 +422,19 @@ kidx_write(const char *path, const struct kidx_source *src,
     const struct kidx_grant *grants, size_t ngrants, char *err,
     size_t errlen)
 {
-	struct kidx_header h;
-	struct buf b = { NULL, 0, 0 };
-	struct sort_item *ks = NULL, *gs = NULL;
-	size_t nconsoles = consoles != NULL ? consoles->n : 0;
-	size_t i, j, nents = 0, start;
-	int rc = -1;
+	struct kidx_writer *w;
+	size_t i;
 
-	ks = xcalloc(keys->n + 1, sizeof(*ks));
-	gs = xcalloc(ngrants + 1, sizeof(*gs));
-	for (i = 0; i < keys->n; i++) {
-		ks[i].hash = str_hash(keys->v[i].blob);
-		ks[i].idx = i;
-	}
-	qsort(ks, keys->n, sizeof(*ks), sort_item_cmp);
-	for (i = 0; i < ngrants; i++) {
-		if (grants[i].console >= nconsoles) {
-			snprintf(err, errlen, "grant of a console not listed");
-			errno = EINVAL;
-			goto out;
-		}
-		gs[i].hash = str_hash(grants[i].entity_id);
-		gs[i].name = grants[i].entity_id;
-		gs[i].idx = i;
-	}
-	qsort(gs, ngrants, sizeof(*gs), sort_item_cmp);
+	if ((w = kidx_writer_open(path, src, consoles != NULL, err,
+	    errlen)) == NULL)
+		return -1;
+	for (i = 0; i < keys->n; i++)
+		kidx_writer_key(w, &keys->v[i]);
+	for (i = 0; consoles != NULL && i < consoles->n; i++)
+		kidx_writer_console(w, &consoles->v[i]);
 	for (i = 0; i < ngrants; i++)
-		if (i == 0 || strcmp(gs[i].name, gs[i - 1].name) != 0)
-			nents++;
-
-	memset(&h, 0, sizeof(h));
-	memcpy(h.magic, KIDX_MAGIC, 8);
-	h.version = KIDX_VERSION;
-	h.tag = src->tag;
-	h.dev = src->dev;
-	h.ino = src->ino;
-	h.size = src->size;
-	h.mtime_ns = src->mtime_ns;
-	h.ctime_ns = src->ctime_ns;
-	h.built_at = src->built_at;
-	h.flags = consoles != NULL ? KIDX_F_CONSOLES : 0;
-	h.nkeys = keys->n;
-	h.keytab_off = sizeof(h);
-	h.nconsoles = nconsoles;
-	h.contab_off = h.keytab_off + keys->n * sizeof(struct kidx_entry);
-	h.nents = nents;
-	h.enttab_off = h.contab_off + nconsoles * sizeof(uint64_t);
-	buf_reserve(&b, h.enttab_off + nents * sizeof(struct kidx_entry));
-	b.len = h.enttab_off + nents * sizeof(struct kidx_entry);
-	memset(b.p, 0, b.len);
-
-	for (i = 0; i < keys->n; i++) {
-		const struct mgr_key *k = &keys->v[ks[i].idx];
-		struct kidx_entry e = { ks[i].hash, b.len };
-
-		rec_begin(&b, &start);
-		buf_str(&b, k->entity_id);
-		buf_str(&b, k->entity);
-		buf_str(&b, k->type);
-		buf_str(&b, k->blob);
-		rec_end(&b, start);
-		memcpy(b.p + h.keytab_off + i * sizeof(e), &e, sizeof(e));
-	}
-	for (i = 0; i < nconsoles; i++) {
-		const struct mgr_console *c = &consoles->v[i];
-		uint64_t off = b.len;
-
-		rec_begin(&b, &start);
-		buf_str(&b, c->vm_id);
-		buf_str(&b, c->vm_name);
-		buf_str(&b, c->host);
-		buf_str(&b, c->console);
-		rec_end(&b, start);
-		memcpy(b.p + h.contab_off + i * sizeof(off), &off,
-		    sizeof(off));
-	}
-	for (i = 0, j = 0; i < ngrants; j++) {
-		struct kidx_entry e = { gs[i].hash, b.len };
-		size_t k = i;
-		uint32_t n;
-
-		while (k < ngrants && !strcmp(gs[k].name, gs[i].name))
-			k++;
-		n = (uint32_t)(k - i);
-		rec_begin(&b, &start);
-		buf_str(&b, gs[i].name);
-		buf_add(&b, &n, sizeof(n));
-		for (; i < k; i++) {
-			uint32_t c = (uint32_t)grants[gs[i].idx].console;
-
-			buf_add(&b, &c, sizeof(c));
-		}
-		rec_end(&b, start);
-		memcpy(b.p + h.enttab_off + j * sizeof(e), &e, sizeof(e));
-	}
-	h.file_size = b.len;
-	h.check = kidx_hash(&h, offsetof(struct kidx_header, check));
-	memcpy(b.p, &h, sizeof(h));
-	/* No fsync: the index can always be made again from its source, and
-	 * a file torn by a crash fails its size and checksum checks. */
-	rc = atomic_write(path, b.p, b.len, 0640, (uid_t)-1, (gid_t)-1,
-	    ATOMIC_NOFSYNC, err, errlen);
-out:
-	free(ks);
-	free(gs);
-	free(b.p);
-	return rc;
+		kidx_writer_grant(w, grants[i].entity_id, grants[i].console);
+	return kidx_writer_commit(w, err, errlen);
 }
 
 /* ---- reading ----------------------------------------------------------
@@ -307,13 +481,22 @@ kidx_open(const char *path, struct kidx **out, char *err, size_t errlen)
 	int fd;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	/* O_NONBLOCK: a FIFO planted in its place must not hang the
+	 * login; only a regular file of this account is an index */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", path,
 		    strerror(errno));
 		return errno == ENOENT ? KIDX_MISSING : KIDX_CORRUPT;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size < sizeof(h) ||
+	    st.st_uid != geteuid()) {
+		close(fd);
+		snprintf(err, errlen, "%s is not a regular file of uid %ld",
+		    path, (long)geteuid());
+		return KIDX_CORRUPT;
+	}
+	if ((size_t)st.st_size < sizeof(h) ||
 	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
 		close(fd);
 		snprintf(err, errlen, "%s is not an index", path);
@@ -325,10 +508,10 @@ kidx_open(const char *path, struct kidx **out, char *err, size_t errlen)
 	    h.nkeys > h.file_size / sizeof(struct kidx_entry) ||
 	    h.nconsoles > h.file_size / sizeof(uint64_t) ||
 	    h.nents > h.file_size / sizeof(struct kidx_entry) ||
-	    h.keytab_off != sizeof(h) ||
+	    h.keytab_off < sizeof(h) || h.keytab_off > h.file_size ||
 	    h.contab_off != h.keytab_off + h.nkeys * sizeof(struct kidx_entry) ||
 	    h.enttab_off != h.contab_off + h.nconsoles * sizeof(uint64_t) ||
-	    h.enttab_off + h.nents * sizeof(struct kidx_entry) > h.file_size) {
+	    h.enttab_off + h.nents * sizeof(struct kidx_entry) != h.file_size) {
 		close(fd);
 		snprintf(err, errlen, "%s: header is not valid", path);
 		return KIDX_CORRUPT;
@@ -385,17 +568,18 @@ table_entry(struct kidx *k, uint64_t table, uint64_t i, struct kidx_entry *e)
 }
 
 /* The record at off, checked: its payload (valid until the next call) and
- * length, or -1. The records live after the tables. */
+ * length, or -1. The records live between the header and the tables. */
 static int
 record(struct kidx *k, uint64_t off, const unsigned char **payload,
     uint32_t *len)
 {
-	uint64_t data = k->h.enttab_off + k->h.nents * sizeof(struct kidx_entry);
+	uint64_t end = k->h.keytab_off;
 	uint32_t hdr[2];
 
-	if (off < data || kread(k, off, hdr, sizeof(hdr)) != 0)
+	if (off < sizeof(struct kidx_header) || off > end || end - off < 8 ||
+	    kread(k, off, hdr, sizeof(hdr)) != 0)
 		return -1;
-	if (k->len - off - 8 < hdr[0])
+	if (end - off - 8 < hdr[0])
 		return -1;
 	if (hdr[0] + 1 > k->reccap) {
 		k->rec = xreallocarray(k->rec, (size_t)hdr[0] + 1, 1);
@@ -487,7 +671,7 @@ load_whole(struct kidx *k)
 
 	if (k->whole != NULL)
 		return 0;
-	buf = xmalloc(k->len);
+	buf = xmalloc(k->len + 1);
 	if (kread(k, 0, buf, k->len) != 0) {
 		free(buf);
 		return -1;
@@ -545,7 +729,6 @@ console_at(struct kidx *k, uint32_t idx, struct mgr_console_list *out,
 	const char *s[4];
 	uint64_t off;
 	uint32_t len;
-	size_t i;
 
 	if (idx >= k->h.nconsoles ||
 	    kread(k, k->h.contab_off + (uint64_t)idx * sizeof(off), &off,
@@ -554,11 +737,7 @@ console_at(struct kidx *k, uint32_t idx, struct mgr_console_list *out,
 	if (record(k, off, &p, &len) != 0 ||
 	    record_strings(p, len, s, 4, NULL, NULL) != 0)
 		return corrupt(err, errlen, "console");
-	for (i = 0; i < out->n; i++)
-		if (!strcmp(out->v[i].vm_id, s[0]) &&
-		    !strcmp(out->v[i].console, s[3]) &&
-		    !strcmp(out->v[i].host, s[2]))
-			return KIDX_OK;         /* granted twice */
+	/* a console granted twice is dropped by mgr_console_list_sort */
 	if (mgr_console_list_add(out, s[0], s[1], s[2], s[3], err, errlen)
 	    != 0)
 		return corrupt(err, errlen, "console fails validation");
@@ -591,6 +770,10 @@ entity_consoles(struct kidx *k, const char *entity_id,
 			return corrupt(err, errlen, "entity length");
 		if (strcmp(name, entity_id) != 0)
 			continue;
+		/* many consoles: one read of the file beats a pread per
+		 * record (100,000 consoles for one user) */
+		if (n > 256 && load_whole(k) != 0)
+			return corrupt(err, errlen, "cannot read the index");
 		/* the record buffer is reused by console_at: copy */
 		idx = xmalloc((size_t)n * 4 + 1);
 		memcpy(idx, rest + 4, (size_t)n * 4);

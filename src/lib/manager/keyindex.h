@@ -2,8 +2,9 @@
  * a few microseconds whatever the number of keys: one file, read by a few
  * preads (nothing of it stays resident in the process), with a
  * table of keys sorted by a hash of the key blob and a table of entities
- * (with the consoles granted to them), both searched by bisection. Built by
- * manager.c from a manager's answer, written by atomic rename. Every record
+ * (with the consoles granted to them), both searched by bisection. Written
+ * as a stream (a manager's answer is never held whole) into a temporary
+ * file, then put in place by atomic rename. Every record
  * carries a checksum and is validated again when read: an index that fails
  * any check is reported corrupt and never used in part. */
 #ifndef SERCON_KEYINDEX_H
@@ -13,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/contract.h"
-#include "manager/manager.h"
+#include "manager/records.h"
 
 /* What the index was built from: the inventory's identity (backend file)
  * or the time of the manager's answer (remote backends), and a tag
@@ -34,6 +35,25 @@ struct kidx;
 
 enum kidx_status { KIDX_OK = 0, KIDX_MISSING = 1, KIDX_CORRUPT = 2 };
 
+/* The streaming writer: open, add keys (checked by the caller), consoles
+ * and grants in any order, then commit (the tables are sorted and written,
+ * the file renamed over path) or abort (nothing changes). Out of memory is
+ * fatal; write errors are reported by commit. */
+struct kidx_writer;
+struct kidx_writer *kidx_writer_open(const char *path,
+    const struct kidx_source *src, bool with_consoles, char *err,
+    size_t errlen);
+void kidx_writer_key(struct kidx_writer *w, const struct mgr_key *k);
+/* A key sink (records.h) that adds to w. */
+struct mgr_key_sink kidx_writer_sink(struct kidx_writer *w);
+/* Adds a console; returns its number for kidx_writer_grant. */
+size_t kidx_writer_console(struct kidx_writer *w, const struct mgr_console *c);
+void kidx_writer_grant(struct kidx_writer *w, const char *entity_id,
+    size_t console);
+size_t kidx_writer_nkeys(const struct kidx_writer *w);
+int kidx_writer_commit(struct kidx_writer *w, char *err, size_t errlen);
+void kidx_writer_abort(struct kidx_writer *w);
+
 /* Writes the index to path by atomic replace (a temporary file beside it,
  * then rename). consoles/grants may be NULL/0. Returns 0, or -1 with a
  * reason (errno kept from the failing call). */
@@ -42,8 +62,9 @@ int kidx_write(const char *path, const struct kidx_source *src,
     const struct kidx_grant *grants, size_t ngrants, char *err,
     size_t errlen);
 
-/* Maps and checks the header. KIDX_MISSING when there is no file,
- * KIDX_CORRUPT (with a reason) when it is not a valid index. */
+/* Opens and checks the header. KIDX_MISSING when there is no file,
+ * KIDX_CORRUPT (with a reason) when it is not a valid index, or not a
+ * regular file owned by this account (never blocks on a FIFO). */
 enum kidx_status kidx_open(const char *path, struct kidx **out, char *err,
     size_t errlen);
 const struct kidx_source *kidx_source(const struct kidx *k);

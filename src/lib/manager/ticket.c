@@ -2,6 +2,7 @@
  * does (v2 signature only: RSA-PSS with SHA-256; no SHA-1 anywhere), with
  * OpenSSL's EVP interface. See ticket.h. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "core/xmalloc.h"
 #include "manager/ticket.h"
@@ -94,9 +96,111 @@ ticket_cert_pem(X509 *cert)
 	return pem;
 }
 
-struct ticket_signer *
-ticket_signer_load(const char *cert_path, const char *key_path, char *err,
+static char *ticket_sign(EVP_PKEY *key, const char *const fields[],
+    size_t nfields, char *err, size_t errlen);
+
+/* The certificate carries the engine's ticket EKU. */
+static int
+ticket_check_eku(X509 *cert, const char *path, char *err, size_t errlen)
+{
+	EXTENDED_KEY_USAGE *eku;
+	char oid[80];
+	int i, found = 0;
+
+	if ((eku = X509_get_ext_d2i(cert, NID_ext_key_usage, NULL,
+	    NULL)) != NULL) {
+		for (i = 0; i < sk_ASN1_OBJECT_num(eku) && !found; i++)
+			found = OBJ_obj2txt(oid, sizeof(oid),
+			    sk_ASN1_OBJECT_value(eku, i), 1) > 0 &&
+			    !strcmp(oid, TICKET_EKU);
+		EXTENDED_KEY_USAGE_free(eku);
+	}
+	ERR_clear_error();
+	if (found)
+		return 0;
+	snprintf(err, errlen, "ticket_certificate %s lacks the extended key "
+	    "usage " TICKET_EKU " that the engine requires of ticket "
+	    "certificates: have the engine's CA issue one with it", path);
+	return -1;
+}
+
+static void
+ticket_asn1_time(const ASN1_TIME *t, char *buf, size_t len)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	int n = 0;
+
+	buf[0] = '\0';
+	if (bio != NULL && ASN1_TIME_print(bio, t) == 1 &&
+	    (n = BIO_read(bio, buf, (int)len - 1)) > 0)
+		buf[n] = '\0';
+	BIO_free(bio);
+}
+
+/* Valid at now, and a key usage (when there is one) that signs. */
+static int
+ticket_check_validity(X509 *cert, const char *path, time_t now, char *err,
     size_t errlen)
+{
+	char when[64];
+	uint32_t ku;
+
+	if (X509_cmp_time(X509_get0_notBefore(cert), &now) > 0) {
+		ticket_asn1_time(X509_get0_notBefore(cert), when, sizeof(when));
+		snprintf(err, errlen, "ticket_certificate %s is not valid "
+		    "before %s: check the clocks, or issue it again", path,
+		    when);
+		return -1;
+	}
+	if (X509_cmp_time(X509_get0_notAfter(cert), &now) < 0) {
+		ticket_asn1_time(X509_get0_notAfter(cert), when, sizeof(when));
+		snprintf(err, errlen, "ticket_certificate %s expired on %s: "
+		    "have the engine's CA issue a new one", path, when);
+		return -1;
+	}
+	ku = X509_get_key_usage(cert);
+	if (ku != UINT32_MAX && (ku & KU_DIGITAL_SIGNATURE) == 0) {
+		snprintf(err, errlen, "ticket_certificate %s has a key usage "
+		    "without digitalSignature: tickets are signatures", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The key belongs to the certificate and makes the signatures the engine
+ * checks (an RSA-PSS key restricted to other parameters would not). */
+static int
+ticket_check_key(X509 *cert, EVP_PKEY *key, const char *cert_path,
+    const char *key_path, char *err, size_t errlen)
+{
+	const char *probe[1] = { "sercon" };
+	char why[256], *sig;
+
+	if (EVP_PKEY_base_id(key) != EVP_PKEY_RSA &&
+	    EVP_PKEY_base_id(key) != EVP_PKEY_RSA_PSS) {
+		snprintf(err, errlen, "ticket_key %s is not an RSA key (the "
+		    "engine verifies RSA-PSS signatures)", key_path);
+		return -1;
+	}
+	if (X509_check_private_key(cert, key) != 1) {
+		ERR_clear_error();
+		snprintf(err, errlen, "ticket_key %s does not belong to "
+		    "ticket_certificate %s", key_path, cert_path);
+		return -1;
+	}
+	if ((sig = ticket_sign(key, probe, 1, why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "ticket_key %s cannot make RSA-PSS "
+		    "SHA-256 signatures (%s): use a plain RSA key of 2048 "
+		    "bits or more", key_path, why);
+		return -1;
+	}
+	free(sig);
+	return 0;
+}
+
+static struct ticket_signer *
+ticket_signer_load_at(const char *cert_path, const char *key_path,
+    time_t now, char *err, size_t errlen)
 {
 	struct ticket_signer *s;
 	X509 *cert;
@@ -109,19 +213,12 @@ ticket_signer_load(const char *cert_path, const char *key_path, char *err,
 	if ((cert = ticket_read_cert(cert_path, err, errlen)) == NULL)
 		return NULL;
 	s = xcalloc(1, sizeof(*s));
-	if ((s->key = ticket_read_key(key_path, err, errlen)) == NULL)
+	if (ticket_check_eku(cert, cert_path, err, errlen) != 0 ||
+	    ticket_check_validity(cert, cert_path, now, err, errlen) != 0 ||
+	    (s->key = ticket_read_key(key_path, err, errlen)) == NULL ||
+	    ticket_check_key(cert, s->key, cert_path, key_path, err,
+	    errlen) != 0)
 		goto fail;
-	if (EVP_PKEY_base_id(s->key) != EVP_PKEY_RSA) {
-		snprintf(err, errlen, "ticket_key %s is not an RSA key (the "
-		    "engine verifies RSA-PSS signatures)", key_path);
-		goto fail;
-	}
-	if (X509_check_private_key(cert, s->key) != 1) {
-		ERR_clear_error();
-		snprintf(err, errlen, "ticket_key %s does not belong to "
-		    "ticket_certificate %s", key_path, cert_path);
-		goto fail;
-	}
 	if ((s->cert_pem = ticket_cert_pem(cert)) == NULL) {
 		snprintf(err, errlen, "cannot encode ticket_certificate %s",
 		    cert_path);
@@ -133,6 +230,27 @@ fail:
 	X509_free(cert);
 	ticket_signer_free(s);
 	return NULL;
+}
+
+struct ticket_signer *
+ticket_signer_load(const char *cert_path, const char *key_path, char *err,
+    size_t errlen)
+{
+	return ticket_signer_load_at(cert_path, key_path, time(NULL), err,
+	    errlen);
+}
+
+int
+ticket_check(const char *cert_path, const char *key_path, time_t now,
+    char *err, size_t errlen)
+{
+	struct ticket_signer *s;
+
+	if ((s = ticket_signer_load_at(cert_path, key_path, now, err,
+	    errlen)) == NULL)
+		return -1;
+	ticket_signer_free(s);
+	return 0;
 }
 
 void

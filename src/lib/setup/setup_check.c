@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "manager/manager.h"
 #include "host/attach.h"
+#include "manager/ticket.h"
 #include "setup/setup.h"
 #include "core/text.h"
 
@@ -549,6 +550,33 @@ check_manager_fn(void *arg, char *msg, size_t len)
 	return rc;
 }
 
+/* backend engine: the ticket certificate as the engine will judge it
+ * (read as the sercon user: only it may read the key) */
+static int
+check_ticket_fn(void *arg, char *msg, size_t len)
+{
+	struct check_ctx *ctx = arg;
+
+	return ticket_check(ctx->cfg.ticket_certificate, ctx->cfg.ticket_key,
+	    time(NULL), msg, len);
+}
+
+static void
+check_ticket(struct check_ctx *ctx)
+{
+	char msg[1024];
+
+	if (!ctx->cfg_ok || ctx->cfg.backend != BACKEND_ENGINE)
+		return;
+	if (setup_as_user(ctx->have_user ? SERCON_USER : NULL,
+	    check_ticket_fn, ctx, msg, sizeof(msg)) == 0)
+		check_ok("ticket certificate %s: extended key usage "
+		    TICKET_EKU ", valid now, its key signs RSA-PSS",
+		    ctx->cfg.ticket_certificate);
+	else
+		check_fail(ctx, "%s", msg);
+}
+
 static void
 check_manager(struct check_ctx *ctx)
 {
@@ -717,9 +745,10 @@ check_role(struct check_ctx *ctx, const char *role)
 	} else
 		check_cert(ctx, PKI_HOST_HOST);
 	check_sshd(ctx, role);
-	if (proxy)
+	if (proxy) {
+		check_ticket(ctx);
 		check_manager(ctx);
-	else {
+	} else {
 		check_accept(ctx);
 		check_console_dir(ctx);
 		check_consoled(ctx);

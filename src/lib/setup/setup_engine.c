@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "core/atomic.h"
-#include "manager/backend.h"
+#include "manager/remote.h"
 #include "core/child.h"
 #include "core/config.h"
 #include "core/file.h"
@@ -266,7 +266,7 @@ engine_probe(const struct engine_opts *o, char *err,
 		return -1;
 	}
 	log_set_socket(cfg.log_socket);
-	rc = be_engine_keys(&cfg, &keys, cerr, sizeof(cerr));
+	rc = mgr_remote_keys(&cfg, NULL, NULL, &keys, cerr, sizeof(cerr));
 	if (rc == 0)
 		printf("the engine answered a signed public_keys request: %zu "
 		    "key%s\n", keys.n, keys.n == 1 ? "" : "s");
