@@ -5,6 +5,8 @@ noinst_LIBRARIES += src/lib/proxy/libsercon_proxy.a
 src_lib_proxy_libsercon_proxy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 src_lib_proxy_libsercon_proxy_a_SOURCES = \
 	src/lib/proxy/dial.c src/lib/proxy/dial.h \
+	src/lib/proxy/escape.c src/lib/proxy/escape.h \
+	src/lib/proxy/session.c src/lib/proxy/session.h \
 	src/lib/proxy/menu.c src/lib/proxy/menu.h \
 	src/lib/proxy/proxy_keys.c src/lib/proxy/proxy_keys.h \
 	src/lib/proxy/proxy_shell.c src/lib/proxy/proxy_shell.h
@@ -24,12 +26,14 @@ src_proxy_keys_sercon_proxy_keys_LDADD = $(lean_ldadd)
 src_proxy_fetch_sercon_proxy_fetch_SOURCES = src/proxy-fetch/main.c
 src_proxy_fetch_sercon_proxy_fetch_LDADD = $(sanitizer_obj) $(MANAGER_LIBS)
 # What sercon-proxy-shell becomes for the length of a session: static and
-# tiny (it needs only the log, the text rules and dial.c) so that a session
-# holds well under 1 MiB on the proxy. Sanitizer builds cannot link static.
+# tiny (the configuration, the log, the text rules, dial, the escapes and
+# the session loop; the manager is asked through sercon-proxy-shell locate
+# when the VM moves) so that a session holds well under 1 MiB on the
+# proxy. Sanitizer builds cannot link static.
 pkglibexec_PROGRAMS += src/proxy-wait/sercon-proxy-wait
 src_proxy_wait_sercon_proxy_wait_SOURCES = src/proxy-wait/main.c
-src_proxy_wait_sercon_proxy_wait_LDADD = src/lib/proxy/libsercon_proxy.a \
-	src/lib/core/libsercon_core.a
+src_proxy_wait_sercon_proxy_wait_LDADD = $(sanitizer_obj) \
+	src/lib/proxy/libsercon_proxy.a $(CORE_LIBS)
 if !ENABLE_SANITIZERS
 src_proxy_wait_sercon_proxy_wait_LDFLAGS = -static-pie -Wl,-z,relro -Wl,-z,now
 endif
@@ -61,11 +65,13 @@ CLEANFILES += conf/proxy/sshd_config conf/proxy/ssh_config \
 EXTRA_DIST += conf/proxy/sshd_config.in conf/proxy/ssh_config.in \
 	conf/proxy/sercon-proxy-sshd.default.in \
 	systemd/sercon-proxy-sshd.service.in \
-	tests/integration/test_proxy.py tools/bench/proxy.py
+	tests/integration/test_proxy.py tools/bench/proxy.py \
+	tests/integration/test_session.py tests/integration/test_migration.py \
+	tests/integration/test_interop.py tests/ovirt_host_shell.py
 
 if HAVE_CMOCKA
 proxy_unit_tests = tests/unit/test_menu tests/unit/test_dial \
-	tests/unit/test_pshell
+	tests/unit/test_escape tests/unit/test_pshell
 check_PROGRAMS += $(proxy_unit_tests)
 TESTS += $(proxy_unit_tests)
 tests_unit_test_menu_SOURCES = tests/unit/test_menu.c
@@ -74,6 +80,9 @@ tests_unit_test_menu_LDADD = $(unit_ldadd)
 tests_unit_test_dial_SOURCES = tests/unit/test_dial.c tests/unit/keys_fixture.h
 tests_unit_test_dial_CFLAGS = $(unit_cflags)
 tests_unit_test_dial_LDADD = $(unit_ldadd)
+tests_unit_test_escape_SOURCES = tests/unit/test_escape.c
+tests_unit_test_escape_CFLAGS = $(unit_cflags)
+tests_unit_test_escape_LDADD = $(unit_ldadd)
 tests_unit_test_pshell_CFLAGS = $(unit_cflags)
 tests_unit_test_pshell_LDADD = $(unit_ldadd)
 endif

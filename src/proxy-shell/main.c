@@ -14,6 +14,38 @@
 #include "proxy/proxy_shell.h"
 #include "core/text.h"
 
+/* sercon-proxy-shell locate --entity-id=ID --vm-id=VMID: run by
+ * sercon-proxy-wait (never reachable by a user, who only sets
+ * SSH_ORIGINAL_COMMAND) to follow a VM. */
+static int
+locate_main(int argc, char **argv)
+{
+	struct sercon_config cfg;
+	const char *v;
+	char *id = NULL, *vm = NULL;
+	int rc = PSHELL_USAGE;
+
+	if (argc != 4 || (v = args_opt(argv[2], "entity-id")) == NULL ||
+	    (id = text_pct_decode(v)) == NULL ||
+	    (v = args_opt(argv[3], "vm-id")) == NULL ||
+	    (vm = text_pct_decode(v)) == NULL ||
+	    !text_valid_entity_id(id) || !text_valid_entity_id(vm)) {
+		log_user_error("usage: sercon-proxy-shell locate "
+		    "--entity-id=ID --vm-id=VMID");
+		goto out;
+	}
+	if (prog_load_config(&cfg, 0) != 0) {
+		rc = PSHELL_FAIL;
+		goto out;
+	}
+	rc = pshell_locate(&cfg, id, vm);
+	cfg_free(&cfg);
+out:
+	free(id);
+	free(vm);
+	return rc;
+}
+
 /* The identity from the key line, percent-decoded and validated. */
 static int
 parse_accept(int argc, char **argv, char **id, char **name)
@@ -44,6 +76,8 @@ main(int argc, char **argv)
 	int rc;
 
 	prog_start("sercon-proxy-shell", 0);
+	if (argc > 1 && !strcmp(argv[1], "locate"))
+		return locate_main(argc, argv);
 	if (parse_accept(argc, argv, &id, &name) != 0) {
 		log_user_error("usage: sercon-proxy-shell accept "
 		    "--entity-id=ID --entity=NAME (run by sshd from the key "

@@ -615,10 +615,12 @@ def test_info(install, pki, host):
     with open(install.pki + "/host-ssh_host_key-cert.pub") as f:
         cert = f.read().strip()
     lines = r.stdout.decode().splitlines()
-    assert len(lines) == 4
+    assert len(lines) == 5
     assert lines[0] == "package=sercon-host-shell"
     assert re.fullmatch(r"version=\d+\.\d+\.\d+\S*", lines[1])
-    assert lines[2:] == ["ssh-ca-key=" + ca, "ssh-host-cert=" + cert]
+    # what a sercon proxy reads before it asks for --proto=1
+    assert lines[2] == "protocols=1"
+    assert lines[3:] == ["ssh-ca-key=" + ca, "ssh-host-cert=" + cert]
 
 
 def test_help(install, host):

@@ -43,9 +43,9 @@ def ip(*args, check=True):
     return r
 
 
-def netns_cleanup():
+def netns_cleanup(namespaces=NAMESPACES):
     """Removes what this test creates, including leftovers of a killed run."""
-    for ns in NAMESPACES:
+    for ns in namespaces:
         # Processes still inside (sshd, qemu) die with their namespace's
         # last user gone only if we kill them: `ip netns pids` names them.
         r = ip("netns", "pids", ns, check=False)

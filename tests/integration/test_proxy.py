@@ -199,8 +199,10 @@ def test_list_json(chain, syslog):
     m = syslog.mark()
     r = chain.ssh("alice", ["list", "--format=json"])
     assert r.returncode == 0, err(r)
+    # host and console too, as ovirt-vmconsole's list carries them
     assert json.loads(out(r)) == {"content": "console_list", "version": 1, "consoles": [
-        {"vmid": "id-web1", "vm": "web1"}, {"vmid": "id-web2", "vm": "web2"}]}
+        {"vmid": "id-web1", "vm": "web1", "host": "127.0.0.1", "console": "id-web1.sock"},
+        {"vmid": "id-web2", "vm": "web2", "host": "127.0.0.1", "console": "id-web2.sock"}]}
     syslog.wait_for(r"list entity=alice consoles=2 outcome=ok", since=m)
 
 
@@ -208,10 +210,56 @@ def test_info_and_help(chain):
     r = chain.ssh("bob", "info")
     assert r.returncode == 0 and "entity: Bob" in out(r)
     r = chain.ssh("bob", "help")
-    assert r.returncode == 0 and "list" in out(r) and "<Enter>~." in out(r)
+    assert r.returncode == 0 and "list" in out(r)
+    # the in-session commands, and why one ~B is not enough
+    for word in ("~~.", "~~B", "~~S<key>", "~~W", "~~R", "~~?", "~~~", "single ~B"):
+        assert word in out(r), word
     r = chain.ssh("bob", "frobnicate --x")
     assert r.returncode == 2
     assert err(r).startswith("ERROR: ") and len(err(r).strip().splitlines()) == 1
+    r = chain.ssh("bob", ["--", "--bogus"])
+    assert r.returncode == 2
+    assert "'--bogus'" in err(r) and err(r).count("try 'help'") == 1, err(r)
+
+
+def test_unknown_vm_without_tty_is_named(chain):
+    # no -t: the answer is about the unknown word, not the missing terminal
+    r = chain.ssh("alice", "foo")
+    assert r.returncode == 2
+    assert "'foo'" in err(r) and "terminal" not in err(r), err(r)
+    r = chain.ssh("alice", ["connect", "--vm-id=nope"])
+    assert r.returncode == 2 and "'nope'" in err(r), err(r)
+
+
+def test_ambiguous_names_refused(chain, inventory):
+    inv = chain.base_inventory()
+    inv["consoles"] += [
+        # a VM whose name is another VM's id, and a duplicated id
+        {"vm_id": "id-trap", "vm_name": "id-web1", "host": "127.0.0.1",
+         "console": "id-web2.sock", "users": ["alice"]},
+        {"vm_id": "id-dup", "vm_name": "dup-a", "host": "127.0.0.1",
+         "console": "id-web1.sock", "users": ["alice"]},
+        {"vm_id": "id-dup", "vm_name": "dup-b", "host": "127.0.0.1",
+         "console": "id-web2.sock", "users": ["alice"]},
+    ]
+    inventory(inv)
+    r = chain.ssh("alice", "id-web1", tty=True)
+    assert r.returncode == 2
+    e = err(r) + out(r)
+    assert "web1 (id id-web1)" in e and "id-web1 (id id-trap)" in e, e
+    r = chain.ssh("alice", ["connect", "--vm-id=id-dup"], tty=True)
+    assert r.returncode == 2
+    e = err(r) + out(r)
+    assert "dup-a (id id-dup)" in e and "dup-b (id id-dup)" in e, e
+    # the menu refuses it too, and names both
+    p = chain.spawn("alice")
+    p.expect(b"console> ")
+    p.send(b"id-web1\r")
+    p.expect(b"names more than one console")
+    p.expect(b"console> ")
+    p.send(b"exit\r")
+    p.expect(pexpect.EOF)
+    p.close()
 
 
 def test_inventory_change_is_seen(chain, inventory):
@@ -382,7 +430,7 @@ def test_menu(chain):
     p.expect(b"Available consoles")
     p.expect(b"1  web1")
     p.expect(b"2  web2")
-    p.expect(b"<Enter>~.")
+    p.expect_exact(b"~~. leaves the console, ~~? lists the commands")
     p.expect(b"console> ")
     p.send(b"9\r")
     p.expect(b"No console '9'")
@@ -485,18 +533,28 @@ def test_hostile_inventory(chain, inventory, syslog):
     assert chain.ssh("eve", "list").returncode == 255
     r = chain.ssh("carol", "list")
     assert r.returncode == 0, err(r)
-    assert out(r) == "id-c1\t\\xc2\\x9b31mred\\xe2\\x80\\xaeevil\n"
+    # names with control characters are listed, escaped (sorted by the
+    # raw name: ESC before C1)
+    assert out(r) == ("id-esc\t\\x1b[2Jclear\n"
+                      "id-c1\t\\xc2\\x9b31mred\\xe2\\x80\\xaeevil\n"), out(r)
     assert "\x1b" not in out(r) and "\u009b" not in out(r)
-    j = json.loads(out(chain.ssh("carol", ["list", "--format=json"])))
-    assert j["consoles"] == [{"vmid": "id-c1", "vm": "\u009b31mred\u202eevil"}]
+    raw = chain.ssh("carol", ["list", "--format=json"]).stdout
+    # ASCII only: C1 and bidi characters travel as \uXXXX, never raw
+    assert all(b < 0x80 for b in raw) and b"\\U009B" in raw.upper() and b"\\U202E" in raw.upper(), raw
+    j = json.loads(raw)
+    assert [c["vmid"] for c in j["consoles"]] == ["id-esc", "id-c1"]
+    assert j["consoles"][1]["vm"] == "\u009b31mred\u202eevil"
+    assert j["consoles"][0]["vm"] == "\x1b[2Jclear"
     assert chain.ssh("alice", "list").returncode == 0
     # each bad entry was logged with the file, the entry and the field
     syslog.wait_for(r"inventory .*inventory\.json: consoles\[5\] .*'id-pc'.*field 'host'", since=m)
     syslog.wait_for(r"consoles\[6\] .*field 'console'", since=m)
-    syslog.wait_for(r"consoles\[4\] .*field 'vm_name'", since=m)
     syslog.wait_for(r"users\[3\] .*keys\[0\] skipped", since=m)
-    # the escaped name shows in the menu too, and reaches the console
+    # the escaped name shows in the menu too, and the VM is reached by id
     p = chain.spawn("carol")
+    p.expect(rb"\\x1b\[2Jclear")
+    p.expect(b"console> ")
+    p.send(b"id-c1\r")
     p.expect(b"CONSOLE web1 READY")
     close_session(p)
     assert not os.path.exists("/tmp/sercon-pwned")
@@ -644,3 +702,40 @@ def test_remote_key_list_served_stale(chain, install, syslog):
                 os.unlink(install.cache_dir + "/" + f)
             except FileNotFoundError:
                 pass
+
+
+def test_100k_consoles_linear(chain, install, inventory):
+    """A user with 100,000 consoles: list (plain and JSON) and the menu
+    cost well under a second of CPU (the lookup was quadratic: minutes)."""
+    import resource
+    import pexpect as px
+    inv = chain.base_inventory()
+    inv["consoles"] = [{"vm_id": "id-%06d" % i, "vm_name": "vm%06d" % (99999 - i),
+                        "host": "127.0.0.1", "console": "c%d.sock" % i,
+                        "users": ["carol", "*"][i % 2:i % 2 + 1]}
+                       for i in range(100000)]
+    inventory(inv)
+    shell = [install.libexec + "/sercon-proxy-shell", "accept", "--entity-id=carol",
+             "--entity=Carol"]
+    chain.ssh("carol", "list")        # the index is built once, outside the figure
+    for cmd, check in (("list", lambda o: o.count(b"\n") == 100000),
+                       ("list --format=json",
+                        lambda o: len(json.loads(o)["consoles"]) == 100000)):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        r = subprocess.run(as_sercon(["env", "SSH_ORIGINAL_COMMAND=" + cmd] + shell),
+                           capture_output=True, timeout=120)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        assert r.returncode == 0 and check(r.stdout), r.stderr
+        assert cpu < 1.0, (cmd, cpu)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = px.spawn(as_sercon(["env", "SSH_ORIGINAL_COMMAND="] + shell)[0],
+                 as_sercon(["env", "SSH_ORIGINAL_COMMAND="] + shell)[1:],
+                 timeout=120, maxread=65536)
+    p.expect(b"console> ")
+    p.send(b"exit\r")
+    p.expect(px.EOF)
+    p.close()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert cpu < 1.0, ("menu", cpu)

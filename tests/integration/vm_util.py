@@ -35,7 +35,7 @@ class VM:
     """One qemu process whose serial port is a server socket at `sock`."""
 
     def __init__(self, sock, group="sercon", quiet=True, netns=None,
-                 telnet=False, qmp=True):
+                 telnet=False, qmp=True, incoming=None):
         self.sock = sock
         self.qmp = sock[:-5] + ".qmp" if sock.endswith(".sock") else sock + ".qmp"
         self.pidfile = sock + ".pid"
@@ -50,6 +50,8 @@ class VM:
             argv.append("--telnet")
         if not qmp:
             argv.append("--no-qmp")
+        if incoming:
+            argv += ["--incoming", incoming]
         argv += [sock, CACHE]
         if netns:
             argv = ["ip", "netns", "exec", netns] + argv

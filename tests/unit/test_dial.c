@@ -22,28 +22,35 @@ test_argv(void **state)
 {
 	struct sercon_config cfg;
 	struct mgr_console c = { "vm1", "web 1", "hv1.example", "it's.sock" };
+	struct dial_opts raw = { DIAL_RAW, true, false, NULL };
+	struct dial_opts framed = { DIAL_FRAMED, true, true, "arrival" };
 	char **argv, err[200], cmd[1024] = "", **words;
 	int i, n;
 
 	cfg_defaults(&cfg);
 	cfg.host_port = 2299;
-	assert_int_equal(dial_argv(&cfg, &c, "alice", "Alice \"A\" $(x)", true,
+	assert_int_equal(dial_argv(&cfg, &c, "alice", "Alice \"A\" $(x)", &raw,
 	    &argv, err, sizeof(err)), 0);
 	assert_string_equal(argv[0], SSH_PATH);
 	assert_string_equal(argv[1], "-F");
 	assert_string_equal(argv[3], "-p");
 	assert_string_equal(argv[4], "2299");
 	assert_string_equal(argv[5], "-l");
-	assert_string_equal(argv[7], "-tt");
-	assert_string_equal(argv[8], "hv1.example");
-	assert_string_equal(argv[9], "--");
-	assert_string_equal(argv[10], "--entity-id=alice");
-	assert_string_equal(argv[11], "--entity=Alice%20%22A%22%20%24%28x%29");
-	assert_string_equal(argv[12], "connect");
+	/* the proxy's ssh passes every byte: the commands are sercon's */
+	assert_string_equal(argv[7], "-e");
+	assert_string_equal(argv[8], "none");
+	assert_string_equal(argv[9], "-tt");
+	assert_string_equal(argv[10], "hv1.example");
+	assert_string_equal(argv[11], "--");
+	/* spelled as ovirt-vmconsole-host-shell accepts them too */
+	assert_string_equal(argv[12], "--entityid=alice");
+	assert_string_equal(argv[13], "--entity=Alice%20%22A%22%20%24%28x%29");
+	assert_string_equal(argv[14], "connect");
+	assert_null(argv[16]);
 	/* what the host's sshd hands the host shell: the words joined by
 	 * spaces, which its splitter reads back exactly */
-	for (i = 10; argv[i] != NULL; i++) {
-		if (i > 10)
+	for (i = 12; argv[i] != NULL; i++) {
+		if (i > 12)
 			strcat(cmd, " ");
 		strcat(cmd, argv[i]);
 	}
@@ -53,14 +60,62 @@ test_argv(void **state)
 	args_free(words);
 	args_free(argv);
 
+	/* a sercon host: ssh -T, the framed protocol asked for */
+	assert_int_equal(dial_argv(&cfg, &c, "alice", "Alice", &framed, &argv,
+	    err, sizeof(err)), 0);
+	assert_string_equal(argv[9], "-T");
+	assert_string_equal(argv[15], "--console='it'\\''s.sock'");
+	assert_string_equal(argv[16], "--proto=1");
+	assert_string_equal(argv[17], "--replay=arrival");
+	assert_null(argv[18]);
+	args_free(argv);
+	/* never --replay on a raw host, never a replay word with spaces */
+	raw.replay = "arrival";
+	assert_int_equal(dial_argv(&cfg, &c, "a", "a", &raw, &argv, err,
+	    sizeof(err)), -1);
+	raw.replay = NULL;
+	framed.replay = "all -x";
+	assert_int_equal(dial_argv(&cfg, &c, "a", "a", &framed, &argv, err,
+	    sizeof(err)), -1);
+
 	c.host = "-oProxyCommand=x";
-	assert_int_equal(dial_argv(&cfg, &c, "a", "a", false, &argv, err,
+	assert_int_equal(dial_argv(&cfg, &c, "a", "a", &raw, &argv, err,
 	    sizeof(err)), -1);
 	c.host = "hv1";
 	c.console = "../x";
-	assert_int_equal(dial_argv(&cfg, &c, "a", "a", false, &argv, err,
+	assert_int_equal(dial_argv(&cfg, &c, "a", "a", &raw, &argv, err,
 	    sizeof(err)), -1);
 	cfg_free(&cfg);
+}
+
+static void
+test_info_proto(void **state)
+{
+	assert_int_equal(dial_info_proto("package=sercon-host-shell\n"
+	    "version=1.1\nprotocols=1\n"), DIAL_FRAMED);
+	assert_int_equal(dial_info_proto("protocols=2,1"), DIAL_FRAMED);
+	assert_int_equal(dial_info_proto("protocols=11,2\n"), DIAL_RAW);
+	assert_int_equal(dial_info_proto("x=1\nprotocols=\n"), DIAL_RAW);
+	/* what ovirt-vmconsole-host-shell answers */
+	assert_int_equal(dial_info_proto("package=ovirt-vmconsole-host-shell\n"
+	    "ssh-ca-key=ssh-rsa AAAA\nssh-host-cert=x\n"), DIAL_RAW);
+	/* an older sercon host without the protocol */
+	assert_int_equal(dial_info_proto("package=sercon-host-shell\n"
+	    "version=1.0\n"), DIAL_RAW);
+	assert_int_equal(dial_info_proto(""), DIAL_RAW);
+}
+
+static void
+test_refused(void **state)
+{
+	assert_true(dial_refused("kex_exchange_identification: read: "
+	    "Connection reset by peer\r\n"));
+	assert_true(dial_refused("kex_exchange_identification: Connection "
+	    "closed by remote host\r\nConnection closed by 127.0.0.1 port "
+	    "2223\r\n"));
+	assert_false(dial_refused("Host key verification failed.\r\n"));
+	assert_false(dial_refused("Permission denied (publickey).\r\n"));
+	assert_false(dial_refused(""));
 }
 
 static void
@@ -108,6 +163,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_argv),
 		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_info_proto),
+		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_key_line),
 	};

@@ -33,22 +33,41 @@ static void
 test_find(void **state)
 {
 	struct mgr_console_list l;
-	char err[100];
+	char err[100], msg[512];
+	int clash[2];
 
 	three(&l);
 	assert_string_equal(l.v[0].vm_name, "alpha");
-	assert_int_equal(menu_find(&l, "1", 1), 0);
-	assert_int_equal(menu_find(&l, "3", 1), 2);
-	assert_int_equal(menu_find(&l, "4", 1), MENU_NONE);
-	assert_int_equal(menu_find(&l, "0", 1), MENU_NONE);
-	assert_int_equal(menu_find(&l, "1", 0), MENU_NONE);
-	assert_int_equal(menu_find(&l, "beta", 1), 1);
-	assert_int_equal(menu_find(&l, "id-b", 1), 1);
-	assert_int_equal(menu_find(&l, "gamma", 1), MENU_NONE);
+	assert_int_equal(menu_find(&l, "1", 1, clash), 0);
+	assert_int_equal(menu_find(&l, "3", 1, clash), 2);
+	assert_int_equal(menu_find(&l, "4", 1, clash), MENU_NONE);
+	assert_int_equal(menu_find(&l, "0", 1, clash), MENU_NONE);
+	assert_int_equal(menu_find(&l, "1", 0, clash), MENU_NONE);
+	assert_int_equal(menu_find(&l, "beta", 1, clash), 1);
+	assert_int_equal(menu_find(&l, "id-b", 1, clash), 1);
+	assert_int_equal(menu_find(&l, "gamma", 1, clash), MENU_NONE);
 	assert_int_equal(mgr_console_list_add(&l, "id-b2", "beta", "hv2",
 	    "b2.sock", err, sizeof(err)), 0);
-	assert_int_equal(menu_find(&l, "beta", 1), MENU_AMBIGUOUS);
-	assert_int_equal(menu_find(&l, "id-b2", 1), 3);
+	assert_int_equal(menu_find(&l, "beta", 1, clash), MENU_AMBIGUOUS);
+	assert_int_equal(clash[0], 1);
+	assert_int_equal(clash[1], 3);
+	assert_int_equal(menu_find(&l, "id-b2", 1, clash), 3);
+	/* a name that is another VM's id: neither is chosen silently */
+	assert_int_equal(mgr_console_list_add(&l, "id-x", "id-a", "hv2",
+	    "x.sock", err, sizeof(err)), 0);
+	assert_int_equal(menu_find(&l, "id-a", 1, clash), MENU_AMBIGUOUS);
+	assert_int_equal(clash[0], 0);
+	assert_int_equal(clash[1], 4);
+	menu_clash(&l, "id-a", clash, msg, sizeof(msg));
+	assert_string_equal(msg, "'id-a' names more than one console: alpha "
+	    "(id id-a) and id-a (id id-x); choose by number or by a unique "
+	    "id");
+	/* the same id twice */
+	assert_int_equal(mgr_console_list_add(&l, "id-x", "other", "hv2",
+	    "y.sock", err, sizeof(err)), 0);
+	assert_int_equal(menu_find(&l, "id-x", 1, clash), MENU_AMBIGUOUS);
+	assert_int_equal(clash[0], 4);
+	assert_int_equal(clash[1], 5);
 	mgr_console_list_free(&l);
 }
 
@@ -64,7 +83,7 @@ run_menu(const struct mgr_console_list *l, const char *input, char *out,
 	assert_non_null(in);
 	assert_non_null(o);
 	memset(out, 0, outlen);
-	rc = menu_choose("Title \x1b[2J", l, in, o);
+	rc = menu_choose("Title \x1b[2J", "~~. leaves", l, in, o);
 	fclose(in);
 	fclose(o);
 	return rc;
@@ -82,7 +101,7 @@ test_choose(void **state)
 	assert_null(strchr(out, '\x1b'));
 	assert_null(strstr(out, "\xc2\x9b"));
 	assert_non_null(strstr(out, "\\xc2\\x9b31mevil"));
-	assert_non_null(strstr(out, "<Enter>~."));
+	assert_non_null(strstr(out, "Once connected: ~~. leaves."));
 	assert_non_null(strstr(out, "   1  alpha"));
 
 	assert_int_equal(run_menu(&l, "nope\n\n  alpha  \n", out,

@@ -231,7 +231,9 @@ class Bench:
                 "/usr/bin/ssh", d + "/ssh_config", USER, self.user_pub))
         with open(d + "/hop2_keys", "w") as f:
             with open(d + "/proxy_user.pub") as p:
-                f.write('command="printf !; exec cat" %s\n' % p.read().strip())
+                # raw, no echo: cat alone answers, as a console does
+                f.write('command="stty raw -echo; printf !; exec cat" %s\n'
+                        % p.read().strip())
         for name, keys in (("plain", "plain_keys"), ("hop2", "hop2_keys")):
             rewrite(self.datadir + "/proxy/sshd_config", d + "/%s_sshd_config" % name,
                     {"HostKey": d + "/host_host",
@@ -254,6 +256,9 @@ class Bench:
                     for i in range(min(nkeys // 10, 10000))]
         consoles.append({"vm_id": "vm-bench", "vm_name": "bench", "host": "127.0.0.1",
                          "console": "bench.sock", "users": ["bench"]})
+        # ten more, to hold ten sessions open at once
+        consoles += [{"vm_id": "vm-b%d" % i, "vm_name": "b%d" % i, "host": "127.0.0.1",
+                      "console": "b%d.sock" % i, "users": ["bench"]} for i in range(10)]
         path = "%s/inventory-%d.json" % (self.dir, nkeys)
         with open(path, "w") as f:
             json.dump({"users": users, "consoles": consoles}, f)
@@ -367,34 +372,83 @@ class Bench:
         os.close(fd)
         os.waitpid(pid, 0)
 
-    def shell_rss(self):
-        """VmRSS (KiB) of this installation's proxy-side session processes
-        alive now: sercon-proxy-shell, which becomes sercon-proxy-wait for
-        the length of a session."""
-        names = (self.libexec + "/sercon-proxy-shell", self.libexec + "/sercon-proxy-wait")
-        names = tuple(n.encode() for n in names)
+    @staticmethod
+    def pss_kib(pid):
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+        return 0
+
+    def session_pss(self):
+        """PSS (KiB) of the proxy-side processes of each open session:
+        sercon-proxy-wait (what sercon-proxy-shell becomes), the ssh to
+        the host it runs, and the shell sshd started the forced command
+        with, when it stayed (a /bin/sh that does not exec its last
+        command). Returns [(wait, ssh, sh), ...]."""
+        wait = (self.libexec + "/sercon-proxy-wait").encode()
         found = []
         for p in os.listdir("/proc"):
             if not p.isdigit():
                 continue
             try:
                 with open("/proc/%s/cmdline" % p, "rb") as f:
-                    cmd = f.read().split(b"\0")
-                if cmd[0] not in names:
-                    continue
-                with open("/proc/%s/status" % p) as f:
-                    for line in f:
-                        if line.startswith("VmRSS:"):
-                            found.append(int(line.split()[1]))
-            except OSError:
+                    if f.read().split(b"\0")[0] != wait:
+                        continue
+                with open("/proc/%s/stat" % p) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                with open("/proc/%d/comm" % ppid) as f:
+                    parent = f.read().strip()
+                sh = self.pss_kib(ppid) if parent in ("sh", "dash", "bash") else 0
+                kids = subprocess.run(["pgrep", "-P", p], capture_output=True,
+                                      text=True).stdout.split()
+                ssh = sum(self.pss_kib(int(k)) for k in kids)
+                found.append((self.pss_kib(int(p)), ssh, sh))
+            except (OSError, ValueError):
                 continue
         return found
+
+    @staticmethod
+    def rtt(fd, n):
+        """Milliseconds of each of n one-byte round trips through the
+        session on pty fd (the console echoes)."""
+        out = []
+        for i in range(n):
+            b = bytes([0x61 + i % 26])
+            t0 = time.perf_counter()
+            os.write(fd, b)
+            got = b""
+            while b not in got:
+                got += os.read(fd, 64)
+            out.append((time.perf_counter() - t0) * 1000)
+        return out
+
+    @staticmethod
+    def throughput(fd, nbytes):
+        """MB/s of nbytes of printable data echoed through the session."""
+        chunk = (b"0123456789abcdef" * 256)[:4096]
+        got = 0
+        t0 = time.perf_counter()
+
+        def writer():
+            for _ in range(nbytes // len(chunk)):
+                os.write(fd, chunk)
+
+        t = threading.Thread(target=writer, daemon=True)
+        t.start()
+        want = (nbytes // len(chunk)) * len(chunk)
+        while got < want:
+            got += len(os.read(fd, 65536))
+        t.join()
+        return want / (time.perf_counter() - t0) / 1e6
 
     def bench_sessions(self):
         path, _ = self.inventory(10, random.Random(1))
         host = self.start(self.dir + "/host_sshd_config")
         self.write_conf(path, host.port)
         Console(self.console_dir + "/bench.sock")
+        for i in range(10):
+            Console(self.console_dir + "/b%d.sock" % i)
         proxy = self.start(self.dir + "/proxy_sshd_config")
         plain = self.start(self.dir + "/plain_sshd_config")
         hop2 = self.start(self.dir + "/hop2_sshd_config")
@@ -410,7 +464,7 @@ class Bench:
         hop1 = self.start(self.dir + "/hop_sshd_config")
 
         say("list through the proxy beside a plain login running true")
-        want = b"vm-bench\tbench\n"
+        want = b"".join(b"vm-b%d\tb%d\n" % (i, i) for i in range(10)) + b"vm-bench\tbench\n"
         self.timed(self.ssh(proxy.port, "list"), want)
         lst, plain_t = [], []
         for _ in range(self.runs):
@@ -422,23 +476,51 @@ class Bench:
             [statistics.median(lst) / statistics.median(plain_t)], "x")
 
         say("connect to the first console byte beside two plain ssh hops")
-        con, hops, rss = [], [], []
+        con, hops, pss = [], [], []
+        rtt_chain, rtt_hops, tput_chain, tput_hops = [], [], [], []
         for i in range(self.runs):
             dt, pid, fd = self.first_byte(self.ssh(proxy.port, "bench", tty=True))
             con.append(dt)
             if i < 5:
-                time.sleep(0.2)
-                rss += self.shell_rss()
+                rtt_chain += self.rtt(fd, 100)
+                tput_chain.append(self.throughput(fd, 4 << 20))
             self.end(pid, fd)
             dt, pid, fd = self.first_byte(self.ssh(hop1.port, tty=True))
             hops.append(dt)
+            if i < 5:
+                rtt_hops += self.rtt(fd, 100)
+                tput_hops.append(self.throughput(fd, 4 << 20))
             self.end(pid, fd)
         self.results["connect_first_byte"] = stats(con, "ms")
         self.results["connect_two_plain_hops"] = stats(hops, "ms")
         self.results["connect_ratio"] = stats(
             [statistics.median(con) / statistics.median(hops)], "x")
-        if rss:
-            self.results["shell_rss"] = stats([r / 1024.0 for r in rss], "MiB")
+        # memory with 10 sessions open at once, as a proxy holds many:
+        # shared pages are divided among them
+        opened = [self.first_byte(self.ssh(proxy.port, "b%d" % i, tty=True))[1:]
+                  for i in range(10)]
+        time.sleep(0.5)
+        pss = self.session_pss()
+        for pid, fd in opened:
+            self.end(pid, fd)
+        if pss:
+            self.results["session_pss_proxy_side"] = stats(
+                [sum(x) / 1024.0 for x in pss], "MiB")
+            self.results["session_pss_wait"] = stats([x[0] / 1024.0 for x in pss], "MiB")
+            self.results["session_pss_ssh"] = stats([x[1] / 1024.0 for x in pss], "MiB")
+            self.results["session_pss_resident_sh"] = stats(
+                [x[2] / 1024.0 for x in pss], "MiB")
+        # one keystroke through proxy sshd -> sercon-proxy-wait -> ssh ->
+        # host sshd -> sercon-host-shell -> socket, beside the same two
+        # hops with only ssh and cat: what sercon adds to a round trip
+        self.results["echo_rtt_chain"] = stats(rtt_chain, "ms")
+        self.results["echo_rtt_two_plain_hops"] = stats(rtt_hops, "ms")
+        self.results["echo_rtt_added"] = stats(
+            [statistics.median(rtt_chain) - statistics.median(rtt_hops)], "ms")
+        self.results["throughput_chain"] = stats(tput_chain, "MB/s")
+        self.results["throughput_two_plain_hops"] = stats(tput_hops, "MB/s")
+        self.results["throughput_ratio"] = stats(
+            [statistics.median(tput_chain) / statistics.median(tput_hops)], "x")
 
     def cleanup(self):
         for d in self.daemons:

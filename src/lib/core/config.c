@@ -48,6 +48,12 @@ static const struct cfg_key cfg_keys[] = {
 	KI("proxy", cache_ttl, 0, 86400),
 	KI("proxy", cache_stale_max, 0, 30 * 86400),
 	K("proxy", cache_dir, T_PATH),
+	/* [proxy] sessions (sercon-proxy-shell(8)) */
+	K("proxy", escape, T_STR),
+	KI("proxy", follow_timeout, 0, 3600),
+	K("proxy", host_protocol, T_STR),
+	KI("proxy", host_probe_ttl, 0, 7 * 86400),
+	KI("proxy", hop_retries, 0, 20),
 	K("host", console_dir, T_PATH),
 	K("host", lock_dir, T_PATH),
 	/* sercon-setup host applies these two to the host sshd's files */
@@ -106,6 +112,11 @@ cfg_defaults(struct sercon_config *cfg)
 	cfg->cache_ttl = 30;
 	cfg->cache_stale_max = 600;
 	set_str(&cfg->cache_dir, SERCON_LOCALSTATEDIR "/cache/sercon");
+	set_str(&cfg->escape, "~");
+	cfg->follow_timeout = 120;
+	set_str(&cfg->host_protocol, "auto");
+	cfg->host_probe_ttl = 3600;
+	cfg->hop_retries = 4;
 	set_str(&cfg->console_dir, SERCON_RUNSTATEDIR "/sercon/console");
 	set_str(&cfg->lock_dir, SERCON_RUNSTATEDIR "/sercon/lock");
 	set_str(&cfg->attach_socket, SERCON_RUNSTATEDIR "/sercon/consoled/consoled.sock");

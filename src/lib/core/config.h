@@ -33,6 +33,12 @@ struct sercon_config {
 	int cache_ttl;               /* seconds */
 	int cache_stale_max;         /* seconds, 0 = never serve stale */
 	char *cache_dir;
+	/* [proxy] sessions (sercon-proxy-shell(8)) */
+	char *escape;                /* in-session command character, "none" */
+	int follow_timeout;          /* seconds to follow a VM that moved */
+	char *host_protocol;         /* auto | raw | sercon */
+	int host_probe_ttl;          /* seconds a host's protocol is kept */
+	int hop_retries;             /* retries of a hop the host dropped */
 
 	/* [host] */
 	char *console_dir;

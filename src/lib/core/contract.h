@@ -41,20 +41,27 @@
  * grant: every entity may use the console. */
 #define SERCON_EVERYONE "*"
 
-/* sercon-proxy-shell becomes sercon-proxy-wait (same pid, so the ssh to
- * the host stays its child) with exactly this argv:
- *   sercon-proxy-wait PID DEBUG LOG_SOCKET ENTITY_ID VM VMID HOST
- * DEBUG is "1" or "0". */
+/* sercon-proxy-shell becomes sercon-proxy-wait (same pid) once the
+ * console is chosen; the waiter dials the host and holds the session
+ * (proxy/session.h), with exactly this argv:
+ *   sercon-proxy-wait DEBUG MENU ENTITY_ID ENTITY VMID VM HOST CONSOLE
+ * DEBUG and MENU are "1" or "0" (MENU: the console was chosen from the
+ * menu, so ~. goes back to it). The waiter reads the configuration itself
+ * and asks `sercon-proxy-shell locate --entity-id=ID --vm-id=VMID`
+ * (answer "HOST<TAB>CONSOLE", status 3 when not listed) when the VM moves. */
 #define WAIT_PROGRAM "sercon-proxy-wait"
 enum wait_arg {
-	WAIT_ARG_PID = 1,
-	WAIT_ARG_DEBUG,
-	WAIT_ARG_LOG_SOCKET,
+	WAIT_ARG_DEBUG = 1,
+	WAIT_ARG_MENU,
 	WAIT_ARG_ENTITY_ID,
-	WAIT_ARG_VM,
+	WAIT_ARG_ENTITY,
 	WAIT_ARG_VMID,
+	WAIT_ARG_VM,
 	WAIT_ARG_HOST,
+	WAIT_ARG_CONSOLE,
 	WAIT_ARGC                 /* argc of a well-formed call */
 };
+#define LOCATE_NOT_LISTED 3       /* sercon-proxy-shell locate: not the
+                                   * entity's VM (any more) */
 
 #endif

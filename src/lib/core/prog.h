@@ -17,9 +17,8 @@
                                 * (the caller has a better one to give) */
 #define PROG_DEBUG       0x08  /* debug on, whatever the configuration says */
 
-/* First thing in main: the log's program name (kept by reference). Inline
- * so that the static sercon-proxy-wait, which reads no configuration,
- * links no configuration parser. */
+/* First thing in main: the log's program name (kept by reference). Inline,
+ * so that a program that reads no configuration links no parser. */
 static inline void
 prog_start(const char *progname, int flags)
 {

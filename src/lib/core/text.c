@@ -146,3 +146,11 @@ text_valid_entity_name(const char *s)
 
 	return n > 0 && n <= TEXT_NAME_MAX && !has_control(s);
 }
+
+bool
+text_valid_vm_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= TEXT_NAME_MAX;
+}

@@ -41,5 +41,10 @@ bool text_valid_host(const char *s);
  * control characters (spaces allowed in names only). */
 bool text_valid_entity_id(const char *s);
 bool text_valid_entity_name(const char *s);
+/* A VM name from the manager: 1..255 bytes, anything but NUL. Control
+ * characters are allowed (the manager lets VMs be named so): every output
+ * escapes them (text_safe, JSON_ENSURE_ASCII) and such a VM is reached by
+ * its id. */
+bool text_valid_vm_name(const char *s);
 
 #endif

@@ -497,6 +497,8 @@ host_info(FILE *f, const char *pkidir)
 	int rc = 0;
 
 	fprintf(f, "package=sercon-host-shell\nversion=%s\n", PACKAGE_VERSION);
+	/* what a sercon proxy looks for before it asks for --proto=1 */
+	fprintf(f, "protocols=%d\n", SPROTO_VERSION);
 	if (host_info_file(f, "ssh-ca-key", pkidir, "ca.pub") != 0)
 		rc = -1;
 	if (host_info_file(f, "ssh-host-cert", pkidir,

@@ -241,7 +241,7 @@ parse_console(struct inv_ctx *c, json_t *o, size_t i)
 	if (known_fields(c, entry, o, fields) != 0 ||
 	    str_field(c, entry, o, "vm_id", true, text_valid_entity_id,
 	    &vm_id) != 0 ||
-	    str_field(c, entry, o, "vm_name", true, text_valid_entity_name,
+	    str_field(c, entry, o, "vm_name", true, text_valid_vm_name,
 	    &vm_name) != 0 ||
 	    str_field(c, entry, o, "host", true, text_valid_host, &host) != 0 ||
 	    str_field(c, entry, o, "console", false, text_valid_console,

@@ -140,6 +140,8 @@ w_add(struct kidx_writer *w, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 
+	if (len == 0)
+		return;         /* data may be NULL */
 	w->off += len;
 	while (len > 0) {
 		size_t n = KIDX_WBUF - w->buflen;
@@ -336,7 +338,8 @@ writer_entities(struct kidx_writer *w, struct kidx_entry **ents)
 	uint32_t *idx = NULL;
 
 	*ents = NULL;
-	qsort(w->grants, w->ngrants, sizeof(*w->grants), grant_cmp);
+	if (w->ngrants > 1)
+		qsort(w->grants, w->ngrants, sizeof(*w->grants), grant_cmp);
 	idx = xcalloc(w->ngrants + 1, sizeof(*idx));
 	for (i = 0; i < w->ngrants; i = j) {
 		const char *name = w->grants[i].entity_id;
@@ -371,7 +374,8 @@ kidx_writer_commit(struct kidx_writer *w, char *err, size_t errlen)
 			return -1;
 		}
 	nents = writer_entities(w, &ents);
-	qsort(w->keys, w->nkeys, sizeof(*w->keys), entry_cmp);
+	if (w->nkeys > 1)
+		qsort(w->keys, w->nkeys, sizeof(*w->keys), entry_cmp);
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, KIDX_MAGIC, 8);
 	h.version = KIDX_VERSION;

@@ -207,7 +207,7 @@ mgr_console_list_add(struct mgr_console_list *l, const char *vm_id,
 		snprintf(err, errlen, "VM id is not valid");
 		return -1;
 	}
-	if (!text_valid_entity_name(vm_name)) {
+	if (!text_valid_vm_name(vm_name)) {
 		snprintf(err, errlen, "VM name is not valid");
 		return -1;
 	}

@@ -10,11 +10,13 @@
 #define MENU_LINE 512
 
 int
-menu_find(const struct mgr_console_list *l, const char *choice, int numbers)
+menu_find(const struct mgr_console_list *l, const char *choice, int numbers,
+    int clash[2])
 {
 	size_t i;
-	int found = MENU_NONE;
+	int by_id = MENU_NONE, by_name = MENU_NONE;
 
+	clash[0] = clash[1] = -1;
 	if (numbers && *choice >= '1' && *choice <= '9' &&
 	    strspn(choice, "0123456789") == strlen(choice) &&
 	    strlen(choice) <= 9) {
@@ -23,21 +25,52 @@ menu_find(const struct mgr_console_list *l, const char *choice, int numbers)
 		if (n >= 1 && (size_t)n <= l->n)
 			return (int)(n - 1);
 	}
-	for (i = 0; i < l->n; i++)
-		if (!strcmp(l->v[i].vm_id, choice))
-			return (int)i;
+	/* one pass: an id or a name that two consoles answer to is refused,
+	 * as is a name that is another console's id */
 	for (i = 0; i < l->n; i++) {
-		if (strcmp(l->v[i].vm_name, choice) != 0)
-			continue;
-		if (found != MENU_NONE)
-			return MENU_AMBIGUOUS;
-		found = (int)i;
+		if (!strcmp(l->v[i].vm_id, choice)) {
+			if (by_id != MENU_NONE) {
+				clash[0] = by_id;
+				clash[1] = (int)i;
+				return MENU_AMBIGUOUS;
+			}
+			by_id = (int)i;
+		}
+		if (!strcmp(l->v[i].vm_name, choice)) {
+			if (by_name != MENU_NONE) {
+				clash[0] = by_name;
+				clash[1] = (int)i;
+				return MENU_AMBIGUOUS;
+			}
+			by_name = (int)i;
+		}
 	}
-	return found;
+	if (by_id != MENU_NONE && by_name != MENU_NONE && by_id != by_name) {
+		clash[0] = by_id;
+		clash[1] = by_name;
+		return MENU_AMBIGUOUS;
+	}
+	return by_id != MENU_NONE ? by_id : by_name;
+}
+
+void
+menu_clash(const struct mgr_console_list *l, const char *choice,
+    const int clash[2], char *buf, size_t len)
+{
+	char c[128], n0[128], i0[128], n1[128], i1[128];
+
+	snprintf(buf, len, "'%s' names more than one console: %s (id %s) and "
+	    "%s (id %s); choose by number or by a unique id",
+	    text_safe_buf(c, sizeof(c), choice),
+	    text_safe_buf(n0, sizeof(n0), l->v[clash[0]].vm_name),
+	    text_safe_buf(i0, sizeof(i0), l->v[clash[0]].vm_id),
+	    text_safe_buf(n1, sizeof(n1), l->v[clash[1]].vm_name),
+	    text_safe_buf(i1, sizeof(i1), l->v[clash[1]].vm_id));
 }
 
 static void
-menu_show(const char *title, const struct mgr_console_list *l, FILE *out)
+menu_show(const char *title, const char *hint,
+    const struct mgr_console_list *l, FILE *out)
 {
 	char name[128], id[128];
 	size_t i;
@@ -47,8 +80,8 @@ menu_show(const char *title, const struct mgr_console_list *l, FILE *out)
 		fprintf(out, "%4zu  %-32s %s\n", i + 1,
 		    text_safe_buf(name, sizeof(name), l->v[i].vm_name),
 		    text_safe_buf(id, sizeof(id), l->v[i].vm_id));
-	fprintf(out, "\nEnter a number, a name or an id; 'exit' leaves. "
-	    "Once connected, <Enter>~. disconnects.\n");
+	fprintf(out, "\nEnter a number, a name or an id; 'exit' leaves.\n"
+	    "Once connected: %s.\n", hint);
 }
 
 /* Cuts blanks around the line; returns where it starts, or NULL when it
@@ -72,13 +105,13 @@ trim(char *line, FILE *in)
 }
 
 int
-menu_choose(const char *title, const struct mgr_console_list *l, FILE *in,
-    FILE *out)
+menu_choose(const char *title, const char *hint,
+    const struct mgr_console_list *l, FILE *in, FILE *out)
 {
-	char buf[MENU_LINE], safe[128], *line;
-	int i;
+	char buf[MENU_LINE], safe[128], msg[768], *line;
+	int i, clash[2];
 
-	menu_show(title, l, out);
+	menu_show(title, hint, l, out);
 	for (;;) {
 		fprintf(out, "console> ");
 		fflush(out);
@@ -94,13 +127,13 @@ menu_choose(const char *title, const struct mgr_console_list *l, FILE *in,
 			continue;
 		if (!strcmp(line, "exit") || !strcmp(line, "quit"))
 			return MENU_LEAVE;
-		if ((i = menu_find(l, line, 1)) >= 0)
+		if ((i = menu_find(l, line, 1, clash)) >= 0)
 			return i;
 		text_safe_buf(safe, sizeof(safe), line);
-		if (i == MENU_AMBIGUOUS)
-			fprintf(out, "Several consoles are named '%s': choose "
-			    "by number or id.\n", safe);
-		else
+		if (i == MENU_AMBIGUOUS) {
+			menu_clash(l, line, clash, msg, sizeof(msg));
+			fprintf(out, "%s.\n", msg);
+		} else
 			fprintf(out, "No console '%s': choose a number from 1 "
 			    "to %zu, a name or an id.\n", safe, l->n);
 	}

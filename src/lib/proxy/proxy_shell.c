@@ -11,6 +11,7 @@
 #include "core/args.h"
 #include "core/contract.h"
 #include "proxy/dial.h"
+#include "proxy/escape.h"
 #include "core/log.h"
 #include "manager/manager.h"
 #include "proxy/menu.h"
@@ -32,7 +33,16 @@ static const char pshell_usage[] =
     "  info             who you are to sercon\n"
     "  --debug          log (and show) what happens\n"
     "\n"
-    "Once connected, <Enter>~. disconnects (<Enter>~~. through two ssh).\n";
+    "\n"
+    "In a session, at the start of a line (your own ssh takes one ~, so\n"
+    "type two):\n"
+    "  ~~.   leave this console (back to the menu if you came from it)\n"
+    "  ~~B   send a BREAK         ~~S<key>  Magic SysRq <key> (~~Sh: help)\n"
+    "  ~~W   take over as writer  ~~R       replay recent output\n"
+    "  ~~?   list these commands  ~~~       a literal ~\n"
+    "A single ~B does nothing: your ssh sends a BREAK request that a\n"
+    "stock sshd on Linux drops. BREAK, SysRq, ~~W and ~~R need a sercon\n"
+    "host; the proxy's administrator may change or turn off the ~.\n";
 
 void
 pshell_req_free(struct pshell_req *req)
@@ -133,7 +143,7 @@ pshell_parse(const char *command, struct pshell_req *req, char *err,
 		else
 			snprintf(err, errlen, "%s takes no arguments", w[0]);
 	} else if (w[0][0] == '-' && strncmp(w[0], "--vm-", 5) != 0) {
-		snprintf(err, errlen, "unknown option '%s'; try 'help'",
+		snprintf(err, errlen, "unknown option '%s'",
 		    text_safe_buf(safe, sizeof(safe), w[0]));
 	} else {
 		rc = parse_connect(w, argc, req, err, errlen);
@@ -144,32 +154,63 @@ pshell_parse(const char *command, struct pshell_req *req, char *err,
 	return rc;
 }
 
+/* A JSON string for s: as it is when it is UTF-8 (jansson escapes it to
+ * ASCII on output), else its text_safe spelling. */
+static json_t *
+json_text(const char *s)
+{
+	json_t *j = json_string(s);
+	char *safe;
+
+	if (j != NULL)
+		return j;
+	safe = text_safe(s);
+	j = json_string(safe);
+	free(safe);
+	if (j == NULL)
+		abort();
+	return j;
+}
+
+/* One console a time, so that 100,000 consoles cost no tree. */
+static int
+list_json(const struct mgr_console_list *l, FILE *out)
+{
+	const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_ENSURE_ASCII;
+	json_t *o;
+	size_t i;
+	int rc = 0;
+
+	fputs("{\"content\":\"console_list\",\"version\":1,\"consoles\":[", out);
+	for (i = 0; i < l->n && rc == 0; i++) {
+		if ((o = json_object()) == NULL ||
+		    json_object_set_new(o, "vmid", json_text(l->v[i].vm_id)) ||
+		    json_object_set_new(o, "vm", json_text(l->v[i].vm_name)) ||
+		    json_object_set_new(o, "host", json_text(l->v[i].host)) ||
+		    json_object_set_new(o, "console",
+		    json_text(l->v[i].console)))
+			abort();
+		if (i > 0)
+			putc(',', out);
+		rc = json_dumpf(o, out, flags);
+		json_decref(o);
+	}
+	fputs("]}\n", out);
+	return rc;
+}
+
 static int
 cmd_list(const struct sercon_config *cfg, const struct pshell_req *req,
     const char *entity_id, const struct mgr_console_list *l)
 {
-	json_t *root, *arr;
-	size_t i;
 	int rc = 0;
 
-	if (!req->json) {
+	(void)cfg;
+	if (!req->json)
 		menu_print_plain(l, stdout);
-	} else {
-		if ((arr = json_array()) == NULL)
-			abort();
-		for (i = 0; i < l->n; i++)
-			if (json_array_append_new(arr, json_pack("{s:s,s:s}",
-			    "vmid", l->v[i].vm_id, "vm", l->v[i].vm_name)) != 0)
-				abort();
-		root = json_pack("{s:s,s:i,s:o}", "content", "console_list",
-		    "version", 1, "consoles", arr);
-		if (root == NULL ||
-		    json_dumpf(root, stdout, JSON_COMPACT |
-		    JSON_PRESERVE_ORDER) != 0)
-			rc = -1;
-		json_decref(root);
-		putchar('\n');
-	}
+	else
+		rc = list_json(l, stdout);
 	if (fflush(stdout) != 0 || rc != 0) {
 		log_error("list entity=%s: cannot write the list", entity_id);
 		return PSHELL_FAIL;
@@ -178,78 +219,84 @@ cmd_list(const struct sercon_config *cfg, const struct pshell_req *req,
 	return PSHELL_OK;
 }
 
-/* The console the request names, or the user's choice; -1 after an
- * error was printed, MENU_LEAVE when the user left the menu. */
+/* The console the request names (MENU_NONE when it names none): -1 after
+ * an error was printed. */
 static int
-choose(const struct sercon_config *cfg, const struct pshell_req *req,
-    const struct mgr_console_list *l)
+choose_named(const struct pshell_req *req, const struct mgr_console_list *l)
 {
-	char safe[128];
+	char safe[128], msg[768];
+	const char *want;
 	size_t i;
-	int k;
+	int k, clash[2] = { -1, -1 };
 
 	if (req->vm_id != NULL) {
-		for (i = 0; i < l->n; i++)
-			if (!strcmp(l->v[i].vm_id, req->vm_id))
-				return (int)i;
-		log_user_error("no console of a VM with id '%s' is available "
-		    "to you", text_safe_buf(safe, sizeof(safe), req->vm_id));
-		return -1;
-	}
-	if (req->vm_name != NULL || req->target != NULL) {
-		const char *want = req->vm_name ? req->vm_name : req->target;
-
-		if (req->vm_name != NULL) {
-			for (i = 0, k = MENU_NONE; i < l->n; i++) {
-				if (strcmp(l->v[i].vm_name, want) != 0)
-					continue;
-				k = k == MENU_NONE ? (int)i : MENU_AMBIGUOUS;
+		want = req->vm_id;
+		for (i = 0, k = MENU_NONE; i < l->n && k != MENU_AMBIGUOUS;
+		    i++) {
+			if (strcmp(l->v[i].vm_id, want) != 0)
+				continue;
+			if (k == MENU_NONE) {
+				k = (int)i;
+			} else {
+				clash[0] = k;
+				clash[1] = (int)i;
+				k = MENU_AMBIGUOUS;
 			}
-		} else {
-			k = menu_find(l, want, 0);
 		}
-		if (k >= 0)
-			return k;
-		text_safe_buf(safe, sizeof(safe), want);
-		if (k == MENU_AMBIGUOUS)
-			log_user_error("several VMs are named '%s': use "
-			    "--vm-id (see 'list')", safe);
-		else
-			log_user_error("no console of a VM '%s' is available "
-			    "to you (see 'list')", safe);
-		return -1;
+	} else if (req->vm_name != NULL) {
+		want = req->vm_name;
+		for (i = 0, k = MENU_NONE; i < l->n && k != MENU_AMBIGUOUS;
+		    i++) {
+			if (strcmp(l->v[i].vm_name, want) != 0)
+				continue;
+			if (k == MENU_NONE) {
+				k = (int)i;
+			} else {
+				clash[0] = k;
+				clash[1] = (int)i;
+				k = MENU_AMBIGUOUS;
+			}
+		}
+	} else {
+		want = req->target;
+		k = menu_find(l, want, 0, clash);
 	}
-	if (l->n == 1)
-		return 0;
-	return menu_choose(cfg->menu_title ? cfg->menu_title :
-	    "Available consoles", l, stdin, stdout);
+	if (k >= 0)
+		return k;
+	if (k == MENU_AMBIGUOUS) {
+		menu_clash(l, want, clash, msg, sizeof(msg));
+		log_user_error("%s (see 'list')", msg);
+	} else {
+		log_user_error("no console of a VM %s '%s' is available to "
+		    "you (see 'list')", req->vm_id != NULL ? "with id" :
+		    "named", text_safe_buf(safe, sizeof(safe), want));
+	}
+	return -1;
 }
 
-/* The session lasts as long as ssh does: this process becomes the small
- * sercon-proxy-wait (the same pid, so ssh stays its child), which waits,
- * reports and exits with ssh's status. Returns only if that failed. */
+/* Becomes sercon-proxy-wait for the session (same pid): it dials, holds
+ * the session and reports its end. Returns only if that failed. */
 static void
-wait_small(const struct sercon_config *cfg, pid_t pid, const char *entity_id,
-    const struct mgr_console *c)
+become_session(const struct pshell_req *req, const char *entity_id,
+    const char *entity, const struct mgr_console *c, bool from_menu)
 {
-	char pidarg[32];
 	char *argv[WAIT_ARGC + 1];
 
-	snprintf(pidarg, sizeof(pidarg), "%ld", (long)pid);
 	argv[0] = SERCON_LIBEXECDIR "/" WAIT_PROGRAM;
-	argv[WAIT_ARG_PID] = pidarg;
-	argv[WAIT_ARG_DEBUG] = log_debug_enabled() ? "1" : "0";
-	argv[WAIT_ARG_LOG_SOCKET] = cfg->log_socket != NULL ?
-	    cfg->log_socket : "/dev/log";
+	argv[WAIT_ARG_DEBUG] = log_debug_enabled() || req->debug ? "1" : "0";
+	argv[WAIT_ARG_MENU] = from_menu ? "1" : "0";
 	argv[WAIT_ARG_ENTITY_ID] = (char *)entity_id;
-	argv[WAIT_ARG_VM] = c->vm_name;
+	argv[WAIT_ARG_ENTITY] = (char *)entity;
 	argv[WAIT_ARG_VMID] = c->vm_id;
+	argv[WAIT_ARG_VM] = c->vm_name;
 	argv[WAIT_ARG_HOST] = c->host;
+	argv[WAIT_ARG_CONSOLE] = c->console;
 	argv[WAIT_ARGC] = NULL;
 	fflush(stdout);
 	fflush(stderr);
 	execv(argv[0], argv);
-	log_warn("cannot run %s: %s; waiting here", argv[0], strerror(errno));
+	log_user_error("cannot start the session: %s: %s", argv[0],
+	    strerror(errno));
 }
 
 static int
@@ -257,37 +304,61 @@ cmd_connect(const struct sercon_config *cfg, const struct pshell_req *req,
     const char *entity_id, const char *entity,
     const struct mgr_console_list *l)
 {
-	const struct mgr_console *c;
-	char err[256];
-	int k, status;
-	pid_t pid;
+	char hint[128];
+	int k, esc;
+	bool named = req->vm_id || req->vm_name || req->target;
 
+	if ((esc = esc_parse(cfg->escape)) == -2) {
+		log_error("configuration: escape: '%s' is not one character, "
+		    "^X or none", cfg->escape);
+		log_user_error("the proxy is misconfigured; tell its "
+		    "administrator");
+		return PSHELL_FAIL;
+	}
+	/* a VM that is not there is named as such, with or without a tty */
+	if (named && (k = choose_named(req, l)) < 0)
+		return PSHELL_USAGE;
 	if (!isatty(STDIN_FILENO)) {
 		log_user_error("connect needs a terminal: use ssh -t (or "
 		    "'list' to see your consoles)");
 		return PSHELL_USAGE;
 	}
-	if ((k = choose(cfg, req, l)) == MENU_LEAVE)
-		return PSHELL_OK;
-	if (k < 0)
-		return PSHELL_USAGE;
-	c = &l->v[k];
-	log_info("connect entity=%s vm=%s vmid=%s host=%s console=%s: "
-	    "dialing", entity_id, c->vm_name, c->vm_id, c->host, c->console);
-	if (dial_spawn(cfg, c, entity_id, entity, true, &pid, err,
-	    sizeof(err)) != 0) {
-		log_user_error("cannot connect: %s", err);
-		return PSHELL_FAIL;
+	if (!named) {
+		if (l->n == 1)
+			k = 0;
+		else if ((k = menu_choose(cfg->menu_title ? cfg->menu_title :
+		    "Available consoles", esc_hint(esc, hint, sizeof(hint)),
+		    l, stdin, stdout)) == MENU_LEAVE)
+			return PSHELL_OK;
 	}
-	wait_small(cfg, pid, entity_id, c);
-	/* only when sercon-proxy-wait could not be run: wait here */
-	if (dial_wait(pid, &status) != 0) {
-		log_user_error("cannot wait for the session: %s",
-		    strerror(errno));
+	become_session(req, entity_id, entity, &l->v[k], !named && l->n > 1);
+	return PSHELL_FAIL;
+}
+
+int
+pshell_locate(const struct sercon_config *cfg, const char *entity_id,
+    const char *vm_id)
+{
+	struct mgr_console_list l;
+	char err[512];
+	size_t i;
+	int k = MENU_NONE;
+
+	if (mgr_list_consoles(cfg, entity_id, &l, err, sizeof(err)) != 0)
 		return PSHELL_FAIL;
-	}
-	dial_report(status, entity_id, c->vm_name, c->vm_id, c->host);
-	return status;
+	for (i = 0; i < l.n && k != MENU_AMBIGUOUS; i++)
+		if (!strcmp(l.v[i].vm_id, vm_id))
+			k = k == MENU_NONE ? (int)i : MENU_AMBIGUOUS;
+	if (k >= 0)
+		printf("%s\t%s\n", l.v[k].host, l.v[k].console);
+	log_info("locate entity=%s vmid=%s outcome=%s host=%s", entity_id,
+	    vm_id, k >= 0 ? "listed" : k == MENU_NONE ? "not-listed" :
+	    "ambiguous", k >= 0 ? l.v[k].host : "-");
+	mgr_console_list_free(&l);
+	if (fflush(stdout) != 0)
+		return PSHELL_FAIL;
+	return k >= 0 ? PSHELL_OK : k == MENU_NONE ? LOCATE_NOT_LISTED :
+	    PSHELL_FAIL;
 }
 
 int

@@ -36,4 +36,11 @@ void pshell_req_free(struct pshell_req *req);
 int pshell_run(const struct sercon_config *cfg, const struct pshell_req *req,
     const char *entity_id, const char *entity);
 
+/* sercon-proxy-shell locate: where VM vm_id runs now for the entity, by
+ * the same rules as a connect, as "HOST<TAB>CONSOLE" on stdout (for
+ * sercon-proxy-wait following a VM). Returns PSHELL_OK, LOCATE_NOT_LISTED
+ * or PSHELL_FAIL (the manager failed; an id listed twice). */
+int pshell_locate(const struct sercon_config *cfg, const char *entity_id,
+    const char *vm_id);
+
 #endif
