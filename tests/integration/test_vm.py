@@ -372,12 +372,15 @@ def test_daemon_sysrq_reaches_guest_kernel(vm_log, install, host_sshd, vm_daemon
 
 def test_daemon_vm_killed_and_restarted(vm_log, install, host_sshd, vm3, syslog):
     name = VM3 + ".sock"
+    mark = syslog.mark()
     child = host_spawn(install, host_sshd, "--entity-id=alice --entity=Alice "
                        "connect --console=%s --replay=0" % name)
     watcher = host_spawn(install, host_sshd, "--entity-id=bob --entity=Bob "
                          "connect --console=%s --replay=0 --read-only" % name)
     try:
         watcher.expect(rb"watching read-only", timeout=20)
+        syslog.wait_for(r"attach: console=%s .* entity=Alice role=writer" %
+                        re.escape(name), mark, timeout=20)
         vm3.kill()
         child.expect(rb"\[sercon\] %s: console closed" % VM3.encode(), timeout=20)
         watcher.expect(rb"\[sercon\] %s: console closed" % VM3.encode(), timeout=20)
