@@ -83,7 +83,7 @@ check_consoles(const struct mgr_console_list *l, enum mgr_json_source src)
 		const struct mgr_console *c = &l->v[i];
 
 		if (!text_valid_entity_id(c->vm_id) ||
-		    !text_valid_entity_name(c->vm_name) ||
+		    !text_valid_vm_name(c->vm_name) ||
 		    !text_valid_host(c->host) ||
 		    !text_valid_console(c->console))
 			abort();

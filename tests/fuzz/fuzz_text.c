@@ -98,6 +98,8 @@ check_validators(const char *s)
 	if (text_valid_entity_name(s) && (n == 0 || n > TEXT_NAME_MAX ||
 	    has_control(s)))
 		abort();
+	if (text_valid_vm_name(s) != (n > 0 && n <= TEXT_NAME_MAX))
+		abort();
 }
 
 int
