@@ -165,7 +165,7 @@ def test_install(vm):
     st = vm.sh("stat -c '%n %U %G %a' /run/sercon/console /run/sercon/lock "
                "/var/cache/sercon /var/log/sercon /var/lib/sercon").stdout.split("\n")
     assert st[:5] == ["/run/sercon/console sercon sercon 770", "/run/sercon/lock sercon sercon 750",
-                      "/var/cache/sercon sercon sercon 750", "/var/log/sercon sercon sercon 750",
+                      "/var/cache/sercon sercon sercon 750", "/var/log/sercon root root 755",
                       "/var/lib/sercon root root 755"], st
     # Only the timer is enabled and running; the daemons wait for the admin.
     assert vm.sh("systemctl is-enabled sercon-renew.timer").stdout.strip() == "enabled"

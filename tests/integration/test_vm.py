@@ -142,18 +142,25 @@ def test_second_user_busy_then_admitted(chain):
     leave(second)
 
 
-def test_vm_killed_mid_session(chain, vms):
-    child = spawn(chain, "alice", "tiny2")
-    vm_util.console_login(child)
-    child.send("echo $((6*7))\r")
-    child.expect("\r\n42\r\n", timeout=20)
-    t0 = time.monotonic()
-    vms[VM2].kill()
-    child.expect(r"VM closed the console", timeout=15)
-    child.expect(pexpect.EOF, timeout=15)
-    child.close()
-    assert time.monotonic() - t0 < 15
-    assert child.exitstatus != 0
+def test_vm_killed_mid_session(install, chain, vms):
+    """The proxy waits follow_timeout for a console that closed (issue 11:
+    the VM may be restarting or moving), then ends with status 5."""
+    install.write_conf("30-follow.conf", "[proxy]\nfollow_timeout = 3\n")
+    try:
+        child = spawn(chain, "alice", "tiny2")
+        vm_util.console_login(child)
+        child.send("echo $((6*7))\r")
+        child.expect("\r\n42\r\n", timeout=20)
+        t0 = time.monotonic()
+        vms[VM2].kill()
+        child.expect(r"console of tiny2 closed; waiting for it", timeout=15)
+        child.expect(r"tiny2 did not come back within 3 s", timeout=15)
+        child.expect(pexpect.EOF, timeout=15)
+        child.close()
+        assert time.monotonic() - t0 < 20
+        assert child.exitstatus == 5
+    finally:
+        install.remove_conf("30-follow.conf")
 
 
 QS_PREFIX = "/var/lib/sercon-test/vm-quickstart/root"
@@ -372,12 +379,15 @@ def test_daemon_sysrq_reaches_guest_kernel(vm_log, install, host_sshd, vm_daemon
 
 def test_daemon_vm_killed_and_restarted(vm_log, install, host_sshd, vm3, syslog):
     name = VM3 + ".sock"
+    mark = syslog.mark()
     child = host_spawn(install, host_sshd, "--entity-id=alice --entity=Alice "
                        "connect --console=%s --replay=0" % name)
     watcher = host_spawn(install, host_sshd, "--entity-id=bob --entity=Bob "
                          "connect --console=%s --replay=0 --read-only" % name)
     try:
         watcher.expect(rb"watching read-only", timeout=20)
+        syslog.wait_for(r"attach: console=%s .* entity=Alice role=writer" %
+                        re.escape(name), mark, timeout=20)
         vm3.kill()
         child.expect(rb"\[sercon\] %s: console closed" % VM3.encode(), timeout=20)
         watcher.expect(rb"\[sercon\] %s: console closed" % VM3.encode(), timeout=20)

@@ -100,6 +100,11 @@ def console_login(child, timeout=BOOT_TIMEOUT):
         if time.monotonic() > deadline:
             raise AssertionError("no login prompt within %d s; saw: %r" % (
                 timeout, child.before[-2000:]))
+    # Enter may have been pressed more than once: let the prompts those
+    # caused arrive first, or the name and the password are typed ahead of
+    # the prompt that should take them (seen on a loaded machine).
+    while child.expect(["login: ", pexpect.TIMEOUT], timeout=1) == 0:
+        pass
     child.send(VM_USER + "\r")
     child.expect("assword: ", timeout=20)
     child.send(VM_PASSWORD + "\r")

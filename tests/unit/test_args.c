@@ -78,6 +78,11 @@ test_errors(void **state)
 	expect_error("trailing\\", "backslash");
 	expect_error("a\x1b[2Jb", "control character");
 	expect_error("a\rb", "control character");
+	/* Tab and newline separate words; quoted or escaped they would land
+	 * inside one (found by tests/fuzz/fuzz_args). */
+	expect_error("\n\xdd\"\n\"", "control character");
+	expect_error("'a\tb'", "control character");
+	expect_error("a\\\nb", "control character");
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	expect_error(big, "longer than");

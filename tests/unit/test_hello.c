@@ -70,6 +70,8 @@ test_hostile_hellos(void **state)
 		"sercon 1 console=vm1 entity=a%0Ab",   /* a line break */
 		"sercon 1 console=vm1 entity=%",       /* broken escape */
 		"sercon 1 console=vm1 peer=1.2.3.4;rm",
+		/* an empty peer did not survive formatting (tests/fuzz) */
+		"sercon 1 console=vm1 peer=",
 		"sercon 1 console=vm1 request=shell",
 		"sercon 1 console=vm1 junk",
 	};

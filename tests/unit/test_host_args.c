@@ -135,10 +135,50 @@ test_usage_errors(void **state)
 	parse_fails("sftp-server", "unknown command");
 }
 
+/* sercon-consoled's options of connect, and the status command. */
+static void
+test_session_options(void **state)
+{
+	struct host_args a;
+
+	parse_ok("connect --console=vm1.sock", &a);
+	assert_int_equal(a.mode, SESS_RW);
+	assert_int_equal(a.replay.kind, REPLAY_DEFAULT);
+	assert_int_equal(a.proto, 0);
+	host_args_free(&a);
+	parse_ok("connect --console=vm1.sock --read-only --replay=50 "
+	    "--proto=1", &a);
+	assert_int_equal(a.mode, SESS_RO);
+	assert_int_equal(a.replay.kind, REPLAY_LINES);
+	assert_int_equal(a.replay.lines, 50);
+	assert_int_equal(a.proto, 1);
+	host_args_free(&a);
+	parse_ok("connect --watch --console vm1.sock --replay all", &a);
+	assert_int_equal(a.mode, SESS_RO);
+	assert_int_equal(a.replay.kind, REPLAY_ALL);
+	host_args_free(&a);
+	parse_ok("connect --takeover --console=vm1.sock --replay=arrival", &a);
+	assert_int_equal(a.mode, SESS_TAKEOVER);
+	assert_int_equal(a.replay.kind, REPLAY_ARRIVAL);
+	host_args_free(&a);
+	parse_ok("status", &a);
+	assert_int_equal(a.cmd, HOST_CMD_STATUS);
+	host_args_free(&a);
+	parse_fails("connect --console=x --read-only --takeover", "exclude");
+	parse_fails("connect --console=x --takeover --takeover", "exclude");
+	parse_fails("connect --console=x --replay=-1", "--replay takes");
+	parse_fails("connect --console=x --replay=default", "--replay takes");
+	parse_fails("connect --console=x --replay", "needs a value");
+	parse_fails("connect --console=x --proto=2", "only version 1");
+	parse_fails("status --read-only", "option of connect");
+	parse_fails("info --proto=1", "option of connect");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_session_options),
 		cmocka_unit_test(test_sercon_spelling),
 		cmocka_unit_test(test_ovirt_spelling),
 		cmocka_unit_test(test_entity_decoding),

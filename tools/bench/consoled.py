@@ -227,16 +227,19 @@ class Consoled:
         os.write(p.stdin.fileno(), b"g")
         buf = bytearray(CHUNK)
         got = 0
+        bad = 0
         while got < total:
             k = os.readv(p.stdout.fileno(), [buf])
             assert k > 0, "EOF after %d of %d" % (got, total)
+            # Every byte is the source's: a notice or a gap would show.
+            bad += k - buf.count(0x5a, 0, k)
             got += k
         t1 = time.perf_counter()
         p.kill()
         p.wait()
         srv.kill()
         srv.wait()
-        assert got == total, (got, total)
+        assert got == total and bad == 0, (got, total, bad)
         return t1 - t0
 
     def rtt(self, tool, count):

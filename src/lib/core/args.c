@@ -86,6 +86,13 @@ args_split(const char *line, char ***argvp, int *argcp, char *err,
 					goto fail;
 				}
 				word[wlen] = '\0';
+				/* A tab or newline that was quoted or escaped
+				 * is inside the word: a control character. */
+				if (strpbrk(word, "\t\n") != NULL) {
+					snprintf(err, errlen,
+					    "control character in command");
+					goto fail;
+				}
 				argv[argc++] = xstrdup(word);
 				wlen = 0;
 				in_word = 0;

@@ -119,7 +119,7 @@ cfg_defaults(struct sercon_config *cfg)
 	cfg->hop_retries = 4;
 	set_str(&cfg->console_dir, SERCON_RUNSTATEDIR "/sercon/console");
 	set_str(&cfg->lock_dir, SERCON_RUNSTATEDIR "/sercon/lock");
-	set_str(&cfg->attach_socket, SERCON_RUNSTATEDIR "/sercon/consoled.sock");
+	set_str(&cfg->attach_socket, SERCON_RUNSTATEDIR "/sercon/consoled/consoled.sock");
 	cfg->scrollback = 65536;
 	cfg->replay_lines = 24;
 	cfg->console_grace = 30;

@@ -190,7 +190,8 @@ listen_open(struct cd *cd)
 	rc = bind(fd, (const struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (rc == -1 || listen(fd, 128) == -1) {
-		log_error("cannot listen on %s: %s", path, strerror(errno));
+		log_error("cannot listen on %s: %s (its directory must exist "
+		    "and belong to this user)", path, strerror(errno));
 		close(fd);
 		return -1;
 	}

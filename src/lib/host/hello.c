@@ -127,11 +127,13 @@ parse_mode(const char *v, enum sess_mode *m)
 	return 0;
 }
 
-/* A peer as host-shell writes it: ADDR:PORT from SSH_CONNECTION. */
+/* A peer as host-shell writes it: ADDR:PORT from SSH_CONNECTION. Never
+ * empty: hello_format leaves an empty value out, and the daemon would read
+ * "unknown" back. */
 static bool
 valid_peer(const char *s)
 {
-	return strlen(s) <= TEXT_NAME_MAX &&
+	return *s != '\0' && strlen(s) <= TEXT_NAME_MAX &&
 	    strspn(s, "0123456789abcdefABCDEF.:[]%unknow") == strlen(s);
 }
 

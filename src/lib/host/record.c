@@ -22,6 +22,9 @@ struct rec {
 	const struct sercon_config *cfg;
 	char console[256];
 	int fd;
+	char name[300];               /* of the current file, in record_dir */
+	int seq;                      /* of the next file: never reused, so
+	                                 that names sort as files were made */
 	size_t bytes;                 /* in the current file */
 	struct timespec t0;
 	uint8_t pend_o[4], pend_i[4];
@@ -169,6 +172,8 @@ rec_json_escape(const uint8_t *s, size_t n, uint8_t *pend, size_t *npend,
 	return o;
 }
 
+/* CONSOLE-YYYYmmddTHHMMSSZ-NNN.cast: names sort in the order the files
+ * were made, also within one second. */
 static void
 rec_name(const struct rec *r, char *buf, size_t len, int seq)
 {
@@ -179,12 +184,8 @@ rec_name(const struct rec *r, char *buf, size_t len, int seq)
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) == 0)
 		snprintf(stamp, sizeof(stamp), "%lld", (long long)now);
-	if (seq == 0)
-		snprintf(buf, len, "%s/%s-%s.cast", r->cfg->record_dir,
-		    r->console, stamp);
-	else
-		snprintf(buf, len, "%s/%s-%s-%d.cast", r->cfg->record_dir,
-		    r->console, stamp, seq);
+	snprintf(buf, len, "%s/%s-%s-%03d.cast", r->cfg->record_dir,
+	    r->console, stamp, seq);
 }
 
 static int
@@ -218,7 +219,7 @@ old_cmp(const void *a, const void *b)
 }
 
 /* Removes this console's oldest recordings past record_total. Names sort
- * by time: CONSOLE-YYYYmmddTHHMMSSZ[-N].cast. */
+ * by time: CONSOLE-YYYYmmddTHHMMSSZ-NNN.cast. */
 static void
 rec_prune(struct rec *r)
 {
@@ -255,10 +256,12 @@ rec_prune(struct rec *r)
 	closedir(d);
 	if (n > 1)
 		qsort(files, n, sizeof(*files), old_cmp);
-	/* Never the newest: it is the one being written. */
+	/* Never the one being written (the newest). */
 	for (i = 0; i + 1 < n && total > r->cfg->record_total; i++) {
 		char path[4096];
 
+		if (!strcmp(files[i].name, r->name))
+			continue;
 		snprintf(path, sizeof(path), "%s/%s", r->cfg->record_dir,
 		    files[i].name);
 		if (unlink(path) == 0) {
@@ -273,11 +276,11 @@ static int
 rec_start_file(struct rec *r)
 {
 	char path[4096], head[512];
-	int seq, n;
+	int tries, n;
 
 	(void)mkdir(r->cfg->record_dir, 0750);
-	for (seq = 0; seq < 100; seq++) {
-		rec_name(r, path, sizeof(path), seq);
+	for (tries = 0; tries < 1000; tries++) {
+		rec_name(r, path, sizeof(path), r->seq++ % 1000);
 		r->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
 		    O_NOFOLLOW, 0640);
 		if (r->fd != -1 || errno != EEXIST)
@@ -289,6 +292,7 @@ rec_start_file(struct rec *r)
 		return -1;
 	}
 	(void)fchmod(r->fd, 0640);
+	snprintf(r->name, sizeof(r->name), "%s", strrchr(path, '/') + 1);
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	r->bytes = 0;
 	n = snprintf(head, sizeof(head), "{\"version\": 2, \"width\": 80, "
