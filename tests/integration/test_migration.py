@@ -224,7 +224,9 @@ def hypervisors(install, pki, proxy_sshd, host_sshd, user_key, syslog, inventory
         for hv in MIG_NS[1:]:
             d = os.path.join(work, hv[len("proxy-mig-"):])
             run = d + "/run"
-            for sub in ("", "/console", "/lock"):
+            # what tmpfiles.d makes under /run/sercon, the account's:
+            # the consoles, their locks, the daemon's socket directory
+            for sub in ("", "/console", "/lock", "/consoled"):
                 os.makedirs(run + sub, exist_ok=True)
                 os.chown(run + sub, ent.pw_uid, ent.pw_gid)
             key = pki.keygen(d + "/ssh_host_key")
