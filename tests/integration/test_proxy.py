@@ -14,7 +14,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import TOOLS, FakeConsole, ssh_argv
+from conftest import SANITIZE, TOOLS, FakeConsole, ssh_argv
 
 USER = "sercon"
 
@@ -718,6 +718,9 @@ def test_100k_consoles_linear(chain, install, inventory):
     shell = [install.libexec + "/sercon-proxy-shell", "accept", "--entity-id=carol",
              "--entity=Carol"]
     chain.ssh("carol", "list")        # the index is built once, outside the figure
+    # The quadratic lookup took minutes; a linear one well under a second,
+    # a few times that under the sanitizers.
+    limit = 10.0 if SANITIZE else 1.0
     for cmd, check in (("list", lambda o: o.count(b"\n") == 100000),
                        ("list --format=json",
                         lambda o: len(json.loads(o)["consoles"]) == 100000)):
@@ -727,7 +730,7 @@ def test_100k_consoles_linear(chain, install, inventory):
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         assert r.returncode == 0 and check(r.stdout), r.stderr
-        assert cpu < 1.0, (cmd, cpu)
+        assert cpu < limit, (cmd, cpu)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = px.spawn(as_sercon(["env", "SSH_ORIGINAL_COMMAND="] + shell)[0],
                  as_sercon(["env", "SSH_ORIGINAL_COMMAND="] + shell)[1:],
@@ -738,4 +741,4 @@ def test_100k_consoles_linear(chain, install, inventory):
     p.close()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    assert cpu < 1.0, ("menu", cpu)
+    assert cpu < limit, ("menu", cpu)
