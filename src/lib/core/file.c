@@ -155,3 +155,22 @@ file_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+int
+file_write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}

@@ -1,5 +1,6 @@
 /* file.h: the file-system helpers every part shares: reading a whole file
- * with a size cap, and mkdir -p. Atomic replacement is in atomic.h. */
+ * with a size cap, writing a whole buffer, and mkdir -p. Atomic
+ * replacement is in atomic.h. */
 #ifndef SERCON_FILE_H
 #define SERCON_FILE_H
 
@@ -25,5 +26,9 @@ int file_read(const char *path, size_t max, int flags, char **out,
  * mode. An existing directory is fine (its mode is left alone). Returns 0,
  * or -1 with errno set and a reason in err. */
 int file_mkdir_p(const char *path, mode_t mode, char *err, size_t errlen);
+
+/* Writes all n bytes of p to fd (a blocking descriptor), retrying short
+ * writes and EINTR. Returns 0, or -1 with errno set. */
+int file_write_all(int fd, const void *p, size_t n);
 
 #endif

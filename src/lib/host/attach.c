@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "core/file.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "core/sproto.h"
@@ -64,23 +65,6 @@ attach_dial(const char *sock_path)
 	return fd;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 attach_hello(int fd, const struct sess_hello *h)
 {
@@ -93,7 +77,7 @@ attach_hello(int fd, const struct sess_hello *h)
 	m = sproto_encode_msg(SP_HELLO, text, (size_t)n, msg, sizeof(msg));
 	if (m < 0)
 		return -1;
-	return write_all(fd, msg, (size_t)m);
+	return file_write_all(fd, msg, (size_t)m);
 }
 
 static size_t

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "core/file.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "host/record.h"
@@ -191,18 +192,9 @@ rec_name(const struct rec *r, char *buf, size_t len, int seq)
 static int
 rec_write(struct rec *r, const char *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(r->fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-		r->bytes += (size_t)w;
-	}
+	if (file_write_all(r->fd, p, n) != 0)
+		return -1;
+	r->bytes += n;
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "core/file.h"
 #include "core/xmalloc.h"
 #include "manager/keyindex.h"
 
@@ -109,28 +110,11 @@ struct kidx_writer {
 	int saved_errno;               /* the first write error, 0: none */
 };
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 static void
 w_flush(struct kidx_writer *w)
 {
 	if (w->buflen > 0 && w->saved_errno == 0 &&
-	    write_all(w->fd, w->buf, w->buflen) != 0)
+	    file_write_all(w->fd, w->buf, w->buflen) != 0)
 		w->saved_errno = errno != 0 ? errno : EIO;
 	w->buflen = 0;
 }
