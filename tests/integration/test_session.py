@@ -298,7 +298,7 @@ def test_takeover_and_replay_through_the_proxy(chain, consoled, echo, syslog):
     m = syslog.mark()
     alice = chain.spawn("alice", "echo")
     alice.expect(b"ECHO READY")
-    syslog.wait_for(r"connect entity=alice vm=echo .*proto=1: dialing", since=m)
+    syslog.wait_for(r"connect entity=alice vm=echo .*proto=1 mode=rw replay=default: dialing", since=m)
     alice.send(b"first\r")
     alice.expect(b"first")
     bob = chain.spawn("bob", "echo")
@@ -391,7 +391,7 @@ def test_read_only_takeover_replay_from_the_command_line(chain, consoled, echo,
     bob = chain.spawn("bob", "connect --vm-name=echo --read-only --replay=0")
     bob.expect_exact(b"nobody writes; you are watching read-only")
     seen = bob.before + bob.after
-    syslog.wait_for(r"connect entity=bob vm=echo .*proto=1: dialing", since=m)
+    syslog.wait_for(r"connect entity=bob vm=echo .*proto=1 mode=ro replay=0: dialing", since=m)
     bob.send(b"bobkeys\r")
     bob.expect_exact(b"your input goes nowhere")
     seen += bob.before + bob.after

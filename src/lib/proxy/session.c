@@ -239,9 +239,10 @@ link_start(struct sess *s)
 	s->closed_seen = false;
 	sproto_dec_init(&s->dec);
 	log_info("connect entity=%s vm=%s vmid=%s host=%s console=%s "
-	    "proto=%s: dialing", s->p->entity_id, s->p->vm.vm_name,
-	    s->p->vm.vm_id, s->p->vm.host, s->p->vm.console,
-	    s->proto == DIAL_FRAMED ? "1" : "raw");
+	    "proto=%s mode=%s replay=%s: dialing", s->p->entity_id,
+	    s->p->vm.vm_name, s->p->vm.vm_id, s->p->vm.host, s->p->vm.console,
+	    s->proto == DIAL_FRAMED ? "1" : "raw", o.read_only ? "ro" :
+	    o.takeover ? "takeover" : "rw", o.replay ? o.replay : "default");
 	if (dial_spawn(s->p->cfg, &s->p->vm, s->p->entity_id, s->p->entity,
 	    &o, &s->ch, err, sizeof(err)) != 0) {
 		log_error("cannot dial: %s", err);
