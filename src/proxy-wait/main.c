@@ -73,15 +73,27 @@ out:
 
 /* ~. after a menu choice: the menu again, by becoming the shell anew. */
 static void
-back_to_menu(const char *entity_id, const char *entity)
+back_to_menu(const char *entity_id, const char *entity, const char *mode,
+    const char *replay)
 {
 	char *id = text_pct_encode(entity_id), *name = text_pct_encode(entity);
 	char *a_id = xasprintf("--entity-id=%s", id);
 	char *a_name = xasprintf("--entity=%s", name);
 	char *argv[] = { SERCON_LIBEXECDIR "/sercon-proxy-shell", "accept",
 	    a_id, a_name, NULL };
+	char *cmd;
 
-	unsetenv("SSH_ORIGINAL_COMMAND");
+	/* the menu's options (connect --read-only ...) hold for the next
+	 * choice too; words checked in main */
+	cmd = xasprintf("connect%s%s%s", !strcmp(mode, WAIT_MODE_RO) ?
+	    " --read-only" : !strcmp(mode, WAIT_MODE_TAKEOVER) ?
+	    " --takeover" : "", strcmp(replay, WAIT_REPLAY_DEFAULT) != 0 ?
+	    " --replay=" : "", strcmp(replay, WAIT_REPLAY_DEFAULT) != 0 ?
+	    replay : "");
+
+	if (setenv("SSH_ORIGINAL_COMMAND", cmd, 1) != 0)
+		unsetenv("SSH_ORIGINAL_COMMAND");
+	free(cmd);
 	fflush(stdout);
 	execv(argv[0], argv);
 	log_user_error("cannot go back to the menu: %m");
@@ -104,7 +116,12 @@ main(int argc, char **argv)
 	if (argc != WAIT_ARGC || !text_valid_entity_id(argv[WAIT_ARG_ENTITY_ID]) ||
 	    !text_valid_entity_name(argv[WAIT_ARG_ENTITY]) ||
 	    !text_valid_host(argv[WAIT_ARG_HOST]) ||
-	    !text_valid_console(argv[WAIT_ARG_CONSOLE])) {
+	    !text_valid_console(argv[WAIT_ARG_CONSOLE]) ||
+	    (strcmp(argv[WAIT_ARG_MODE], WAIT_MODE_RW) != 0 &&
+	    strcmp(argv[WAIT_ARG_MODE], WAIT_MODE_RO) != 0 &&
+	    strcmp(argv[WAIT_ARG_MODE], WAIT_MODE_TAKEOVER) != 0) ||
+	    (strcmp(argv[WAIT_ARG_REPLAY], WAIT_REPLAY_DEFAULT) != 0 &&
+	    !dial_replay_valid(argv[WAIT_ARG_REPLAY]))) {
 		log_user_error("sercon-proxy-wait is run by sercon-proxy-shell "
 		    "only");
 		return 1;
@@ -132,6 +149,10 @@ main(int argc, char **argv)
 	s.vm.console = xstrdup(argv[WAIT_ARG_CONSOLE]);
 	s.escape = esc;
 	s.from_menu = !strcmp(argv[WAIT_ARG_MENU], "1");
+	s.read_only = !strcmp(argv[WAIT_ARG_MODE], WAIT_MODE_RO);
+	s.takeover = !strcmp(argv[WAIT_ARG_MODE], WAIT_MODE_TAKEOVER);
+	s.replay = strcmp(argv[WAIT_ARG_REPLAY], WAIT_REPLAY_DEFAULT) != 0 ?
+	    argv[WAIT_ARG_REPLAY] : NULL;
 	s.in = STDIN_FILENO;
 	s.out = STDOUT_FILENO;
 	s.locate = locate;
@@ -140,7 +161,8 @@ main(int argc, char **argv)
 	dial_report(status == PSESS_MENU ? 0 : status, s.outcome, s.message,
 	    s.entity_id, s.vm.vm_name, s.vm.vm_id, s.vm.host);
 	if (status == PSESS_MENU) {
-		back_to_menu(s.entity_id, s.entity);
+		back_to_menu(s.entity_id, s.entity, argv[WAIT_ARG_MODE],
+		    argv[WAIT_ARG_REPLAY]);
 		status = 1;
 	}
 	psess_console_free(&s.vm);

@@ -112,7 +112,7 @@ def test_sercon_proxy_to_ovirt_host(chain, ovirt_host, syslog):
     c = calls[-1]
     assert (c["entityid"], c["entity"], c["console"]) == ("alice", "Alice", "id-web1.sock"), c
     assert "--proto" not in c["raw"] and "--entity-id" not in c["raw"], c
-    line = syslog.wait_for(r"connect entity=alice vm=web1 .*proto=raw: dialing", since=m)
+    line = syslog.wait_for(r"connect entity=alice vm=web1 .*proto=raw mode=rw replay=default: dialing", since=m)
     syslog.wait_for(r"connect entity=alice vm=web1 .*outcome=closed status=0", since=m,
                     timeout=10)
     assert "ovirt" not in line

@@ -86,6 +86,26 @@ def test_follows_the_vm_to_another_host(chain, mover, inventory, syslog):
                     r"status=0", since=m, timeout=10)
 
 
+def test_follow_keeps_the_mode(chain, mover, inventory, syslog):
+    # connect --read-only holds on the next host; the replay there is what
+    # the VM printed since it arrived, whatever --replay said
+    a = mover(b"MOVER ON A\r\n")
+    m = syslog.mark()
+    p = chain.spawn("alice", "connect mover --read-only --replay=7")
+    syslog.wait_for(r"connect entity=alice vm=mover vmid=id-mover host=127\.0\.0\.1 "
+                    r".*proto=1 mode=ro replay=7: dialing", since=m)
+    p.expect(b"MOVER ON A")
+    inventory(inv_with(chain, "localhost"))
+    a.stop()
+    p.expect_exact(b"[sercon] mover left 127.0.0.1; following it")
+    time.sleep(1)
+    mover(b"MOVER ON B\r\n")
+    p.expect_exact(b"[sercon] mover is now on localhost")
+    syslog.wait_for(r"connect entity=alice vm=mover vmid=id-mover host=localhost "
+                    r".*proto=1 mode=ro replay=arrival: dialing", since=m)
+    leave(p, "mover")
+
+
 def test_vm_stopped_and_started_on_the_same_host(chain, mover, syslog):
     a = mover(b"MOVER ON A\r\n")
     p = connect(chain)

@@ -57,6 +57,16 @@ def leave(p, vm):
     assert p.exitstatus == 0
 
 
+def exit_from_menu(p):
+    """~~. back to the menu, then 'exit' there: status 0."""
+    p.send(b"\r~~.")
+    p.expect(b"console> ")
+    p.send(b"exit\r")
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == 0
+
+
 def test_help_literal_and_leave(chain, syslog):
     m = syslog.mark()
     p = chain.spawn("alice", "web1")
@@ -88,12 +98,7 @@ def test_leave_goes_back_to_the_menu(chain):
     p.expect(b"console> ")
     p.send(b"1\r")
     expect_console(p, "web1")
-    p.send(b"\r~~.")
-    p.expect(b"console> ")
-    p.send(b"exit\r")
-    p.expect(pexpect.EOF)
-    p.close()
-    assert p.exitstatus == 0
+    exit_from_menu(p)
 
 
 def test_banner_says_how_to_leave(chain):
@@ -293,7 +298,7 @@ def test_takeover_and_replay_through_the_proxy(chain, consoled, echo, syslog):
     m = syslog.mark()
     alice = chain.spawn("alice", "echo")
     alice.expect(b"ECHO READY")
-    syslog.wait_for(r"connect entity=alice vm=echo .*proto=1: dialing", since=m)
+    syslog.wait_for(r"connect entity=alice vm=echo .*proto=1 mode=rw replay=default: dialing", since=m)
     alice.send(b"first\r")
     alice.expect(b"first")
     bob = chain.spawn("bob", "echo")
@@ -368,3 +373,96 @@ def test_sysrq_into_a_real_guest(chain, consoled, install, inventory, syslog):
         leave(p, "guest")
     finally:
         vm.kill()
+
+
+# ---- connect --read-only / --takeover / --replay, passed to the host -----------
+
+def ends_with_error(p, message, status=2):
+    p.expect_exact(b"ERROR: " + message)
+    p.expect(pexpect.EOF)
+    p.close()
+    assert p.exitstatus == status, (p.exitstatus, p.before)
+
+
+def test_read_only_takeover_replay_from_the_command_line(chain, consoled, echo,
+                                                         syslog):
+    m = syslog.mark()
+    # --read-only with nobody writing: a watcher on purpose; no replay
+    bob = chain.spawn("bob", "connect --vm-name=echo --read-only --replay=0")
+    bob.expect_exact(b"nobody writes; you are watching read-only")
+    seen = bob.before + bob.after
+    syslog.wait_for(r"connect entity=bob vm=echo .*proto=1 mode=ro replay=0: dialing", since=m)
+    bob.send(b"bobkeys\r")
+    bob.expect_exact(b"your input goes nowhere")
+    seen += bob.before + bob.after
+    # the default replay shows what the console printed before
+    alice = chain.spawn("alice", "connect echo")
+    alice.expect(b"ECHO READY")
+    alice.send(b"first\r")
+    alice.expect(b"first")
+    bob.expect(b"first")
+    seen += bob.before
+    assert b"ECHO READY" not in seen, seen
+    assert b"bobkeys" not in echo.received, echo.received
+    # --takeover: the writer there is demoted and told so
+    bob2 = chain.spawn("bob", ["--", "--takeover --replay=all echo"])
+    bob2.expect_exact(b"you write now (took over from Alice)")
+    bob2.expect(b"ECHO READY")  # --replay=all: the whole ring
+    alice.expect_exact(b"Bob took over; you are watching read-only")
+    bob2.send(b"second\r")
+    bob2.expect(b"second")
+    alice.send(b"alicekeys\r")
+    alice.expect_exact(b"your input goes nowhere")
+    bob2.send(b"third\r")
+    bob2.expect(b"third")
+    assert b"second" in echo.received and b"alicekeys" not in echo.received
+    for p in (alice, bob, bob2):
+        leave(p, "echo")
+
+
+def test_options_apply_to_the_menu_choice(chain, consoled, echo):
+    p = chain.spawn("alice", "connect --watch --replay=0")
+    p.expect(b"console> ")
+    p.send(b"echo\r")
+    p.expect_exact(b"nobody writes; you are watching read-only")
+    # back to the menu: the options hold for the next choice too
+    p.send(b"\r~~.")
+    p.expect_exact(b"[sercon] you left echo")
+    p.expect(b"console> ")
+    p.send(b"echo\r")
+    p.expect_exact(b"nobody writes; you are watching read-only")
+    seen = p.before + p.after
+    p.send(b"keys\r")
+    p.expect_exact(b"your input goes nowhere")
+    seen += p.before
+    assert b"ECHO READY" not in seen, seen
+    exit_from_menu(p)
+
+
+@pytest.mark.parametrize("command,message", [
+    ("connect echo --read-only --takeover",
+     b"--read-only and --takeover exclude each other"),
+    ("connect --replay=many echo", b"--replay takes a number of lines"),
+    (["--", "--replay=-1"], b"--replay takes a number of lines"),
+    ("connect --replay=100001 echo",
+     b"--replay takes a number of lines (0 to 100000) or 'all', not '100001'"),
+    ("connect --takeover=yes", b"unknown option '--takeover=yes'"),
+])
+def test_bad_mode_or_replay_is_a_usage_error(chain, echo, command, message):
+    ends_with_error(chain.spawn("alice", command), message)
+
+
+@pytest.mark.parametrize("opt", ["--read-only", "--takeover", "--replay=5"])
+def test_raw_host_cannot_honour_the_options(chain, echo, conf, syslog, opt):
+    # an ovirt-vmconsole host would make a watcher a writer, silently
+    conf("host_protocol = raw\n")
+    m = syslog.mark()
+    p = chain.spawn("alice", "connect --vm-name=echo " + opt)
+    ends_with_error(p, b"127.0.0.1 does not support %s (not a sercon host)"
+                    % opt.split("=")[0].encode())
+    syslog.wait_for(r"connect entity=alice vm=echo .*outcome=unsupported "
+                    r"status=2", since=m)
+    # --replay=0 asks for nothing a raw host does not do
+    p = chain.spawn("alice", "connect --vm-name=echo --replay=0")
+    p.expect(b"ECHO READY")
+    leave(p, "echo")

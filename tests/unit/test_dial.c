@@ -22,8 +22,8 @@ test_argv(void **state)
 {
 	struct sercon_config cfg;
 	struct mgr_console c = { "vm1", "web 1", "hv1.example", "it's.sock" };
-	struct dial_opts raw = { DIAL_RAW, true, false, NULL };
-	struct dial_opts framed = { DIAL_FRAMED, true, true, "arrival" };
+	struct dial_opts raw = { DIAL_RAW, true, false, NULL, false, false };
+	struct dial_opts framed = { DIAL_FRAMED, true, true, "arrival", false, false };
 	char **argv, err[200], cmd[1024] = "", **words;
 	int i, n;
 
@@ -77,6 +77,41 @@ test_argv(void **state)
 	framed.replay = "all -x";
 	assert_int_equal(dial_argv(&cfg, &c, "a", "a", &framed, &argv, err,
 	    sizeof(err)), -1);
+	/* the user's mode reaches a sercon host as its own word */
+	framed.replay = "0";
+	framed.read_only = true;
+	assert_int_equal(dial_argv(&cfg, &c, "a", "a", &framed, &argv, err,
+	    sizeof(err)), 0);
+	assert_string_equal(argv[17], "--replay=0");
+	assert_string_equal(argv[18], "--read-only");
+	assert_null(argv[19]);
+	args_free(argv);
+	framed.read_only = false;
+	framed.takeover = true;
+	assert_int_equal(dial_argv(&cfg, &c, "a", "a", &framed, &argv, err,
+	    sizeof(err)), 0);
+	assert_string_equal(argv[18], "--takeover");
+	args_free(argv);
+	framed.read_only = true;
+	assert_int_equal(dial_argv(&cfg, &c, "a", "a", &framed, &argv, err,
+	    sizeof(err)), -1);
+	/* and never to a raw host, which would not understand it */
+	raw.takeover = true;
+	assert_int_equal(dial_argv(&cfg, &c, "a", "a", &raw, &argv, err,
+	    sizeof(err)), -1);
+	raw.takeover = false;
+	raw.read_only = true;
+	assert_int_equal(dial_argv(&cfg, &c, "a", "a", &raw, &argv, err,
+	    sizeof(err)), -1);
+	raw.read_only = false;
+	assert_true(dial_replay_valid("0"));
+	assert_true(dial_replay_valid("100000"));
+	assert_true(dial_replay_valid("all"));
+	assert_false(dial_replay_valid("100001"));
+	assert_false(dial_replay_valid("-1"));
+	assert_false(dial_replay_valid("1x"));
+	assert_false(dial_replay_valid(""));
+	assert_false(dial_replay_valid("arrival"));
 
 	c.host = "-oProxyCommand=x";
 	assert_int_equal(dial_argv(&cfg, &c, "a", "a", &raw, &argv, err,

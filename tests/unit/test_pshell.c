@@ -35,6 +35,7 @@ expect_usage(const char *line, const char *reason)
 	assert_null(req.vm_id);
 	assert_null(req.vm_name);
 	assert_null(req.target);
+	assert_null(req.replay);
 }
 
 static void
@@ -51,6 +52,8 @@ test_default_is_connect(void **state)
 		assert_null(req.vm_name);
 		assert_null(req.target);
 		assert_int_equal(req.debug, i == 3);
+		assert_string_equal(req.mode, WAIT_MODE_RW);
+		assert_null(req.replay);
 		pshell_req_free(&req);
 	}
 }
@@ -79,6 +82,38 @@ test_connect_choices(void **state)
 	req = parse_ok("connect list");
 	assert_int_equal(req.cmd, PSHELL_CONNECT);
 	assert_string_equal(req.target, "list");
+	pshell_req_free(&req);
+}
+
+static void
+test_connect_mode_replay(void **state)
+{
+	struct pshell_req req;
+
+	req = parse_ok("connect --vm-name=web1 --read-only");
+	assert_string_equal(req.vm_name, "web1");
+	assert_string_equal(req.mode, WAIT_MODE_RO);
+	assert_null(req.replay);
+	pshell_req_free(&req);
+	req = parse_ok("connect --watch web1 --replay=0");
+	assert_string_equal(req.target, "web1");
+	assert_string_equal(req.mode, WAIT_MODE_RO);
+	assert_string_equal(req.replay, "0");
+	pshell_req_free(&req);
+	req = parse_ok("--takeover --replay=all");
+	assert_int_equal(req.cmd, PSHELL_CONNECT);
+	assert_null(req.target);
+	assert_string_equal(req.mode, WAIT_MODE_TAKEOVER);
+	assert_string_equal(req.replay, "all");
+	pshell_req_free(&req);
+	/* with no VM: for the console chosen in the menu */
+	req = parse_ok("connect --replay=100000");
+	assert_null(req.target);
+	assert_string_equal(req.mode, WAIT_MODE_RW);
+	assert_string_equal(req.replay, "100000");
+	pshell_req_free(&req);
+	req = parse_ok("--read-only");
+	assert_string_equal(req.mode, WAIT_MODE_RO);
 	pshell_req_free(&req);
 }
 
@@ -119,6 +154,17 @@ test_usage_errors(void **state)
 	expect_usage("list extra", "list takes --format=plain");
 	expect_usage("info now", "info takes no arguments");
 	expect_usage("help me", "help takes no arguments");
+	expect_usage("connect --read-only --takeover", "exclude each other");
+	expect_usage("connect --takeover --watch x", "exclude each other");
+	expect_usage("--read-only --read-only", "exclude each other");
+	expect_usage("connect --replay=-1", "--replay takes a number");
+	expect_usage("connect --replay=many", "not 'many'");
+	expect_usage("connect --replay=100001", "(0 to 100000)");
+	expect_usage("connect --replay=arrival", "--replay takes");
+	expect_usage("connect --replay=", "--replay takes");
+	expect_usage("connect --replay", "--replay takes");
+	expect_usage("--replay=1 --replay=2", "--replay given twice");
+	expect_usage("--read-only=yes", "unknown option '--read-only=yes'");
 	expect_usage("connect 'web1", "unterminated single quote");
 	expect_usage("connect web1\\", "ends with a backslash");
 	/* hostile bytes: refused before anything else, never echoed raw */
@@ -133,6 +179,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_is_connect),
 		cmocka_unit_test(test_connect_choices),
+		cmocka_unit_test(test_connect_mode_replay),
 		cmocka_unit_test(test_list_info_help),
 		cmocka_unit_test(test_usage_errors),
 	};

@@ -44,9 +44,13 @@
 /* sercon-proxy-shell becomes sercon-proxy-wait (same pid) once the
  * console is chosen; the waiter dials the host and holds the session
  * (proxy/session.h), with exactly this argv:
- *   sercon-proxy-wait DEBUG MENU ENTITY_ID ENTITY VMID VM HOST CONSOLE
+ *   sercon-proxy-wait DEBUG MENU ENTITY_ID ENTITY VMID VM HOST CONSOLE MODE
+ *                     REPLAY
  * DEBUG and MENU are "1" or "0" (MENU: the console was chosen from the
- * menu, so ~. goes back to it). The waiter reads the configuration itself
+ * menu, so ~. goes back to it). MODE is WAIT_MODE_RW, _RO or _TAKEOVER
+ * (connect --read-only / --takeover), REPLAY "default", a number of lines
+ * (at most WAIT_REPLAY_MAX) or "all" (connect --replay); both are sent to
+ * a sercon host only, a raw host cannot honour them. The waiter reads the configuration itself
  * and asks `sercon-proxy-shell locate --entity-id=ID --vm-id=VMID`
  * (answer "HOST<TAB>CONSOLE", status 3 when not listed) when the VM moves. */
 #define WAIT_PROGRAM "sercon-proxy-wait"
@@ -59,8 +63,15 @@ enum wait_arg {
 	WAIT_ARG_VM,
 	WAIT_ARG_HOST,
 	WAIT_ARG_CONSOLE,
+	WAIT_ARG_MODE,
+	WAIT_ARG_REPLAY,
 	WAIT_ARGC                 /* argc of a well-formed call */
 };
+#define WAIT_MODE_RW       "rw"
+#define WAIT_MODE_RO       "ro"
+#define WAIT_MODE_TAKEOVER "takeover"
+#define WAIT_REPLAY_DEFAULT "default"
+#define WAIT_REPLAY_MAX    100000 /* lines; the host's limit too */
 #define LOCATE_NOT_LISTED 3       /* sercon-proxy-shell locate: not the
                                    * entity's VM (any more) */
 

@@ -33,6 +33,20 @@ safe_char(unsigned char c)
 	    c == '+' || c == '-' || c == '%' || c == ':' || c == ',';
 }
 
+bool
+dial_replay_valid(const char *v)
+{
+	char *end;
+	unsigned long n;
+
+	if (!strcmp(v, "all"))
+		return true;
+	if (*v < '0' || *v > '9' || strlen(v) > 6)
+		return false;
+	n = strtoul(v, &end, 10);
+	return *end == '\0' && n <= WAIT_REPLAY_MAX;
+}
+
 char *
 dial_quote(const char *s)
 {
@@ -114,6 +128,11 @@ dial_argv(const struct sercon_config *cfg, const struct mgr_console *c,
 		snprintf(err, errlen, "bad replay request");
 		return -1;
 	}
+	if ((o->read_only || o->takeover) && (o->proto != DIAL_FRAMED ||
+	    (o->read_only && o->takeover))) {
+		snprintf(err, errlen, "bad mode request");
+		return -1;
+	}
 	argv = xcalloc(DIAL_MAX_ARGS + 1, sizeof(*argv));
 	snprintf(port, sizeof(port), "%d", cfg->host_port);
 	bad |= push(argv, &n, xstrdup(SSH_PATH));
@@ -144,6 +163,10 @@ dial_argv(const struct sercon_config *cfg, const struct mgr_console *c,
 		if (o->replay != NULL)
 			bad |= push(argv, &n, xasprintf("--%s=%s",
 			    HOST_OPT_REPLAY, o->replay));
+		if (o->read_only)
+			bad |= push(argv, &n, xstrdup("--" HOST_OPT_READ_ONLY));
+		if (o->takeover)
+			bad |= push(argv, &n, xstrdup("--" HOST_OPT_TAKEOVER));
 	}
 	if (bad) {
 		args_free(argv);

@@ -26,6 +26,8 @@ struct dial_opts {
 	bool tty;              /* raw: ask the host for a pty (-tt) */
 	bool pipes;            /* ssh's stdin, stdout, stderr are pipes to us */
 	const char *replay;    /* framed: --replay=VALUE, or NULL */
+	bool read_only;        /* framed: --read-only */
+	bool takeover;         /* framed: --takeover */
 };
 
 /* A running ssh: its pid and, with pipes, our ends of its stdio. */
@@ -37,12 +39,16 @@ struct dial_child {
 /* The ssh argv for console c, NULL-terminated, malloc'd (free with
  * args_free from args.h): the host command line of core/contract.h, in
  * the words ovirt-vmconsole-host-shell also accepts (--entityid=,
- * --entity=, connect --console=); --proto=1 and --replay= only with
- * DIAL_FRAMED.
+ * --entity=, connect --console=); --proto=1, --replay=, --read-only and
+ * --takeover only with DIAL_FRAMED.
  * The host is validated again here. Returns 0 or -1. */
 int dial_argv(const struct sercon_config *cfg, const struct mgr_console *c,
     const char *entity_id, const char *entity, const struct dial_opts *o,
     char ***argvp, char *err, size_t errlen);
+
+/* A connect --replay value: a number of lines up to WAIT_REPLAY_MAX, or
+ * "all". */
+bool dial_replay_valid(const char *v);
 
 /* A word the host shell's splitter reads back as s: s itself when it is
  * made of safe characters only, else single-quoted. Malloc'd. */

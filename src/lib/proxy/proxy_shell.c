@@ -21,6 +21,7 @@
 static const char pshell_usage[] =
     "usage: ssh -t -p PORT " SERCON_USER "@PROXY [connect] [--vm-id=ID | "
     "--vm-name=NAME | TARGET]\n"
+    "           [--read-only | --takeover] [--replay=N|all]\n"
     "       ssh -p PORT " SERCON_USER "@PROXY list [--format=plain|json]\n"
     "       ssh -p PORT " SERCON_USER "@PROXY info | help\n"
     "\n"
@@ -29,6 +30,12 @@ static const char pshell_usage[] =
     "  --vm-id=ID       the VM with this id\n"
     "  --vm-name=NAME   the VM with this name\n"
     "  TARGET           a VM name or id\n"
+    "  --read-only      watch only, even when nobody writes (or --watch)\n"
+    "  --takeover       become the writer; the writer there now watches\n"
+    "  --replay=N|all   first show the last N lines of output (0: none;\n"
+    "                   default: the host's setting, a screen)\n"
+    "                   Without a VM, these apply to the console chosen\n"
+    "                   in the menu. They need a sercon host.\n"
     "  list             the consoles you may use: VMID<TAB>NAME a line\n"
     "  info             who you are to sercon\n"
     "  --debug          log (and show) what happens\n"
@@ -50,19 +57,51 @@ pshell_req_free(struct pshell_req *req)
 	free(req->vm_id);
 	free(req->vm_name);
 	free(req->target);
+	free(req->replay);
 	memset(req, 0, sizeof(*req));
+}
+
+/* --read-only (--watch) or --takeover, once: the mode word, or NULL. */
+static const char *
+mode_option(const char *w)
+{
+	if (!strcmp(w, "--read-only") || !strcmp(w, "--watch"))
+		return WAIT_MODE_RO;
+	if (!strcmp(w, "--takeover"))
+		return WAIT_MODE_TAKEOVER;
+	return NULL;
 }
 
 static int
 parse_connect(char **w, int n, struct pshell_req *req, char *err,
     size_t errlen)
 {
-	const char *v;
+	const char *v, *m;
 	char safe[64];
 	int i;
 
+	req->mode = WAIT_MODE_RW;
 	for (i = 0; i < n; i++) {
-		if ((v = args_opt(w[i], "vm-id")) != NULL) {
+		if ((m = mode_option(w[i])) != NULL) {
+			if (strcmp(req->mode, WAIT_MODE_RW) != 0) {
+				snprintf(err, errlen, "--read-only and "
+				    "--takeover exclude each other (and go "
+				    "once)");
+				return -1;
+			}
+			req->mode = m;
+		} else if ((v = args_opt(w[i], "replay")) != NULL) {
+			if (!dial_replay_valid(v)) {
+				snprintf(err, errlen, "--replay takes a number "
+				    "of lines (0 to %d) or 'all', not '%s'",
+				    WAIT_REPLAY_MAX,
+				    text_safe_buf(safe, sizeof(safe), v));
+				return -1;
+			}
+			if (args_set_once(&req->replay, v, "--replay", true,
+			    err, errlen))
+				return -1;
+		} else if ((v = args_opt(w[i], "vm-id")) != NULL) {
 			if (args_set_once(&req->vm_id, v, "--vm-id", true, err,
 			    errlen))
 				return -1;
@@ -119,6 +158,7 @@ pshell_parse(const char *command, struct pshell_req *req, char *err,
 
 	memset(req, 0, sizeof(*req));
 	req->cmd = PSHELL_CONNECT;
+	req->mode = WAIT_MODE_RW;
 	if (command == NULL || command[0] == '\0')
 		return 0;
 	if (args_split(command, &argv, &argc, err, errlen) != 0)
@@ -142,7 +182,8 @@ pshell_parse(const char *command, struct pshell_req *req, char *err,
 			rc = 0;
 		else
 			snprintf(err, errlen, "%s takes no arguments", w[0]);
-	} else if (w[0][0] == '-' && strncmp(w[0], "--vm-", 5) != 0) {
+	} else if (w[0][0] == '-' && strncmp(w[0], "--vm-", 5) != 0 &&
+	    mode_option(w[0]) == NULL && args_opt(w[0], "replay") == NULL) {
 		snprintf(err, errlen, "unknown option '%s'",
 		    text_safe_buf(safe, sizeof(safe), w[0]));
 	} else {
@@ -291,6 +332,9 @@ become_session(const struct pshell_req *req, const char *entity_id,
 	argv[WAIT_ARG_VM] = c->vm_name;
 	argv[WAIT_ARG_HOST] = c->host;
 	argv[WAIT_ARG_CONSOLE] = c->console;
+	argv[WAIT_ARG_MODE] = (char *)req->mode;
+	argv[WAIT_ARG_REPLAY] = req->replay != NULL ? req->replay :
+	    WAIT_REPLAY_DEFAULT;
 	argv[WAIT_ARGC] = NULL;
 	fflush(stdout);
 	fflush(stderr);

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include "core/config.h"
+#include "core/contract.h"
 
 /* Exit statuses (sercon-proxy-shell(8)); a connect ended by the host
  * passes the host shell's status on (3 unavailable, 4 busy, 5 closed by
@@ -24,6 +25,11 @@ struct pshell_req {
 	char *vm_id;           /* connect --vm-id */
 	char *vm_name;         /* connect --vm-name */
 	char *target;          /* connect TARGET: a name or an id */
+	/* connect options a sercon host honours (host_args.c); with no
+	 * target they apply to the console chosen in the menu */
+	const char *mode;      /* WAIT_MODE_RW, _RO (--read-only, --watch)
+	                        * or _TAKEOVER (--takeover) */
+	char *replay;          /* --replay=N|all, NULL: the host's default */
 };
 
 /* Parses SSH_ORIGINAL_COMMAND (NULL or empty: connect). Returns 0, or -1

@@ -68,6 +68,7 @@ struct sess {
 	uint8_t last;                  /* last byte the user was sent */
 	char old_host[TEXT_HOST_MAX + 1];   /* the host of the last live hop */
 	char told_host[TEXT_HOST_MAX + 1];  /* the last "left" notice named */
+	char why[TEXT_HOST_MAX + 128];      /* the message of an early end */
 };
 
 static volatile sig_atomic_t got_hup, got_winch;
@@ -186,11 +187,28 @@ send_winsize(struct sess *s)
 	send_msg(s, SP_WINSIZE, p, 4);
 }
 
+static void end(struct sess *s, int status, const char *outcome,
+    const char *message);
+
+/* The connect option a raw host cannot honour, or NULL. */
+static const char *
+unsupported_opt(const struct sess *s)
+{
+	if (s->p->read_only)
+		return "--read-only";
+	if (s->p->takeover)
+		return "--takeover";
+	if (s->p->replay != NULL && strcmp(s->p->replay, "0") != 0)
+		return "--replay";
+	return NULL;
+}
+
 static int
 link_start(struct sess *s)
 {
 	struct dial_opts o;
 	char err[256];
+	const char *unsupported;
 	static const char hello[] = "sercon 1";
 
 	memset(&o, 0, sizeof(o));
@@ -198,7 +216,21 @@ link_start(struct sess *s)
 	o.proto = s->proto;
 	o.tty = true;
 	o.pipes = true;
-	o.replay = s->following && s->proto == DIAL_FRAMED ? "arrival" : NULL;
+	if (s->proto != DIAL_FRAMED && (unsupported = unsupported_opt(s))) {
+		/* a raw host would give a writer, or no replay, silently */
+		snprintf(s->why, sizeof(s->why), "%s does not support %s (not "
+		    "a sercon host)", s->p->vm.host, unsupported);
+		log_info("connect entity=%s vm=%s vmid=%s host=%s: %s",
+		    s->p->entity_id, s->p->vm.vm_name, s->p->vm.vm_id,
+		    s->p->vm.host, s->why);
+		end(s, PSESS_UNSUPPORTED, "unsupported", s->why);
+		return -1;
+	}
+	o.read_only = s->p->read_only;
+	o.takeover = s->p->takeover;
+	/* following the VM: what it printed since it arrived there */
+	o.replay = s->proto != DIAL_FRAMED ? NULL : s->following ? "arrival" :
+	    s->p->replay;
 	s->to_host.len = s->from_host.len = 0;
 	s->err_len = 0;
 	s->hop_in = 0;
@@ -207,9 +239,10 @@ link_start(struct sess *s)
 	s->closed_seen = false;
 	sproto_dec_init(&s->dec);
 	log_info("connect entity=%s vm=%s vmid=%s host=%s console=%s "
-	    "proto=%s: dialing", s->p->entity_id, s->p->vm.vm_name,
-	    s->p->vm.vm_id, s->p->vm.host, s->p->vm.console,
-	    s->proto == DIAL_FRAMED ? "1" : "raw");
+	    "proto=%s mode=%s replay=%s: dialing", s->p->entity_id,
+	    s->p->vm.vm_name, s->p->vm.vm_id, s->p->vm.host, s->p->vm.console,
+	    s->proto == DIAL_FRAMED ? "1" : "raw", o.read_only ? "ro" :
+	    o.takeover ? "takeover" : "rw", o.replay ? o.replay : "default");
 	if (dial_spawn(s->p->cfg, &s->p->vm, s->p->entity_id, s->p->entity,
 	    &o, &s->ch, err, sizeof(err)) != 0) {
 		log_error("cannot dial: %s", err);
@@ -367,7 +400,7 @@ follow_dial(struct sess *s)
 		    "on %s", s->p->entity_id, s->p->vm.vm_name,
 		    s->p->vm.vm_id, s->old_host, s->p->vm.host);
 	}
-	if (rc != 0 || link_start(s) != 0)
+	if ((rc != 0 || link_start(s) != 0) && s->state != LINK_DONE)
 		follow(s);
 }
 
@@ -753,7 +786,7 @@ loop(struct sess *s)
 		if (s->state == LINK_WAITING && now_ms() >= s->next_ms) {
 			if (s->following)
 				follow_dial(s);
-			else if (link_start(s) != 0)
+			else if (link_start(s) != 0 && s->state != LINK_DONE)
 				end(s, HOST_EXIT_SSH, "unreachable", NULL);
 			continue;
 		}
@@ -872,7 +905,7 @@ psess_run(struct psess *p)
 		notice(&s, "%s: %s", vm_name(&s),
 		    esc_hint(p->escape, hint, sizeof(hint)));
 	}
-	if (link_start(&s) != 0)
+	if (link_start(&s) != 0 && s.state != LINK_DONE)
 		end(&s, 1, "failed", "cannot start ssh");
 	loop(&s);
 	link_stop(&s);

@@ -25,6 +25,8 @@ struct psess {
 	struct mgr_console vm;         /* where the session is; owned */
 	int escape;                    /* escape character or ESC_OFF */
 	bool from_menu;                /* ~. goes back to the menu */
+	bool read_only, takeover;      /* connect --read-only / --takeover */
+	const char *replay;            /* connect --replay=N|all, or NULL */
 	int in, out;                   /* the user's terminal (0 and 1) */
 	psess_locate_fn locate;
 	void *locate_arg;
@@ -34,6 +36,8 @@ struct psess {
 };
 
 #define PSESS_MENU (-2)                /* the user left for the menu */
+#define PSESS_UNSUPPORTED 2            /* the host cannot honour an option
+                                        * (PSHELL_USAGE) */
 
 /* Runs the session on s->vm. Returns the exit status for the user's ssh
  * (0 closed by the user, the host's 3 / 4 / 5, 255 host not reached), or
