@@ -34,7 +34,7 @@ def test_shipped_limits(install, pki):
     assert proxy["maxsessions"] == "2" and host["maxsessions"] == "1"
     # Unauthenticated load per source on the public proxy; none on the host,
     # whose only client is the proxy.
-    assert proxy["persourcemaxstartups"] == "10"
+    assert proxy["persourcemaxstartups"] == "30"
     assert proxy["persourcenetblocksize"] == "32:64"
     assert host["persourcemaxstartups"] == "none"
     assert host["maxstartups"] == "64:30:256"
