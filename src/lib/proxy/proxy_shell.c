@@ -260,6 +260,29 @@ cmd_list(const struct sercon_config *cfg, const struct pshell_req *req,
 	return PSHELL_OK;
 }
 
+/* The one console whose id (by_id) or name is want: its index, MENU_NONE,
+ * or MENU_AMBIGUOUS with the first two matches in clash. */
+static int
+find_exact(const struct mgr_console_list *l, const char *want, bool by_id,
+    int clash[2])
+{
+	size_t i;
+	int k = MENU_NONE;
+
+	for (i = 0; i < l->n && k != MENU_AMBIGUOUS; i++) {
+		if (strcmp(by_id ? l->v[i].vm_id : l->v[i].vm_name, want) != 0)
+			continue;
+		if (k == MENU_NONE) {
+			k = (int)i;
+		} else {
+			clash[0] = k;
+			clash[1] = (int)i;
+			k = MENU_AMBIGUOUS;
+		}
+	}
+	return k;
+}
+
 /* The console the request names (MENU_NONE when it names none): -1 after
  * an error was printed. */
 static int
@@ -267,37 +290,14 @@ choose_named(const struct pshell_req *req, const struct mgr_console_list *l)
 {
 	char safe[128], msg[768];
 	const char *want;
-	size_t i;
 	int k, clash[2] = { -1, -1 };
 
 	if (req->vm_id != NULL) {
 		want = req->vm_id;
-		for (i = 0, k = MENU_NONE; i < l->n && k != MENU_AMBIGUOUS;
-		    i++) {
-			if (strcmp(l->v[i].vm_id, want) != 0)
-				continue;
-			if (k == MENU_NONE) {
-				k = (int)i;
-			} else {
-				clash[0] = k;
-				clash[1] = (int)i;
-				k = MENU_AMBIGUOUS;
-			}
-		}
+		k = find_exact(l, want, true, clash);
 	} else if (req->vm_name != NULL) {
 		want = req->vm_name;
-		for (i = 0, k = MENU_NONE; i < l->n && k != MENU_AMBIGUOUS;
-		    i++) {
-			if (strcmp(l->v[i].vm_name, want) != 0)
-				continue;
-			if (k == MENU_NONE) {
-				k = (int)i;
-			} else {
-				clash[0] = k;
-				clash[1] = (int)i;
-				k = MENU_AMBIGUOUS;
-			}
-		}
+		k = find_exact(l, want, false, clash);
 	} else {
 		want = req->target;
 		k = menu_find(l, want, 0, clash);
