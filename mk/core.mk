@@ -40,6 +40,16 @@ SERCON_LIBS = $(sanitizer_obj) src/lib/setup/libsercon_setup.a \
 	$(MANAGER_LIBS)
 
 
+# The sercon account's login shell (see its main.c): static like
+# sercon-proxy-wait, since sshd starts it for every session.
+pkglibexec_PROGRAMS += src/login-shell/sercon-login-shell
+src_login_shell_sercon_login_shell_SOURCES = src/login-shell/main.c
+src_login_shell_sercon_login_shell_LDADD = $(sanitizer_obj) $(CORE_LIBS)
+if !ENABLE_SANITIZERS
+src_login_shell_sercon_login_shell_LDFLAGS = -static-pie -Wl,-z,relro \
+	-Wl,-z,now
+endif
+
 if HAVE_CMOCKA
 unit_ldadd = $(SERCON_LIBS) $(CMOCKA_LIBS)
 unit_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS)

@@ -148,7 +148,8 @@ def test_deb_installed_files_follow_debian_paths(deb):
     with open(root + "/usr/lib/sysusers.d/sercon.conf") as f:
         sysusers = [l.split('"') for l in f if l.startswith("u ")]
     assert sysusers[0][0].split() == ["u", "sercon", "-:sercon"]
-    assert sysusers[0][2].split() == ["/var/lib/sercon", "/bin/sh"]
+    assert sysusers[0][2].split() == ["/var/lib/sercon",
+                                      "/usr/libexec/sercon/sercon-login-shell"]
     # The programs were built for these paths.
     strings = run(["strings", root + "/usr/sbin/sercon-setup"]).stdout
     assert "/etc/pki/sercon" in strings and "/usr/share/sercon" in strings

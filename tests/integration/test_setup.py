@@ -313,6 +313,33 @@ def test_check_locked_user_and_bad_config(chain):
     assert "PROBLEM: configuration:" in r.stdout and "no_such_key" in r.stdout
 
 
+def test_check_account_shell(chain):
+    login_shell = chain.libexec + "/sercon-login-shell"
+    shell = pwd.getpwnam(USER).pw_shell
+    try:
+        # The suite's account keeps /bin/sh (a shell stays beside each
+        # session): a warning with the fix.
+        subprocess.run(["usermod", "-s", "/bin/sh", USER], check=True)
+        r = check(chain, "host")
+        assert ("warning: user sercon has shell /bin/sh, which stays resident beside "
+                "every session; fix: usermod -s %s sercon" % login_shell) in r.stdout
+        assert problems(r) == []
+        # A shell that cannot run: sshd refuses every login.
+        subprocess.run(["usermod", "-s", "/nonexistent/sh", USER], check=True)
+        r = check(chain, "host", expect=1)
+        assert problems(r) == ["PROBLEM: user sercon has shell /nonexistent/sh, and sshd "
+                               "runs forced commands through it; fix: usermod -s %s sercon"
+                               % login_shell]
+        # The packages' shell: nothing to say.
+        subprocess.run(["usermod", "-s", login_shell, USER], check=True)
+        r = check(chain, "host")
+        assert "ok: user sercon (uid %d) exists, shell %s" % (
+            pwd.getpwnam(USER).pw_uid, login_shell) in r.stdout
+        assert "stays resident" not in r.stdout
+    finally:
+        subprocess.run(["usermod", "-s", shell, USER], check=True)
+
+
 # ---- renew --------------------------------------------------------------------
 
 def test_renew_expiring_certificate(chain):

@@ -157,9 +157,10 @@ def user(tmp_path_factory):
 
 def test_install(vm):
     vm.sh("dpkg -i /root/sercon.deb")
-    # The account, from sysusers.d, usable by sshd (not locked), shell /bin/sh.
+    # The account, from sysusers.d, usable by sshd (not locked), its shell
+    # sercon-login-shell (which execs the forced commands: no resident sh).
     ent = vm.sh("getent passwd %s" % USER).stdout.strip().split(":")
-    assert ent[5:] == ["/var/lib/sercon", "/bin/sh"], ent
+    assert ent[5:] == ["/var/lib/sercon", "/usr/libexec/sercon/sercon-login-shell"], ent
     assert vm.sh("getent shadow %s | cut -d: -f2" % USER).stdout.strip() == "*"
     # The directories, from tmpfiles.d, with their owners.
     st = vm.sh("stat -c '%n %U %G %a' /run/sercon/console /run/sercon/lock "
@@ -231,6 +232,11 @@ def test_chain_with_pty_survives_restarts(vm, user, tmp_path):
         # The session's sshd holds a pty on the production devpts.
         pts = vm.sh("ls -l /dev/pts | awk '$3 == \"sercon\"' | wc -l").stdout.strip()
         assert int(pts) >= 1
+        # The session's processes: sshd, the waiter, ssh, the host shell;
+        # the login shell exec'd the forced commands, so no shell waits.
+        comms = vm.sh("ps -u %s -o comm=" % USER).stdout.split()
+        assert "sercon-proxy-w" in comms and "sercon-host-she" in comms, comms
+        assert not {"sh", "dash", "bash", "sercon-login-sh"} & set(comms), comms
         vm.sh("systemctl restart sercon-proxy-sshd sercon-host-sshd")
         for unit in ("sercon-proxy-sshd", "sercon-host-sshd"):
             assert vm.sh("systemctl is-active %s" % unit).stdout.strip() == "active"

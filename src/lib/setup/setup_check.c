@@ -33,6 +33,7 @@
 #include "core/text.h"
 
 #define CHECK_WARN_DAYS 30
+#define LOGIN_SHELL SERCON_LIBEXECDIR "/sercon-login-shell"
 
 static const char check_usage[] =
 "usage: sercon-setup check [proxy|host] [--pki-dir DIR] [--port N]\n"
@@ -156,20 +157,25 @@ check_user(struct check_ctx *ctx)
 
 	if (pw == NULL) {
 		check_fail(ctx, "user %s does not exist; fix: useradd --system "
-		    "--user-group --shell /bin/sh --home-dir /var/lib/%s "
+		    "--user-group --shell %s --home-dir /var/lib/%s "
 		    "--create-home %s && usermod -p '*' %s", SERCON_USER,
-		    SERCON_USER, SERCON_USER, SERCON_USER);
+		    LOGIN_SHELL, SERCON_USER, SERCON_USER, SERCON_USER);
 		return;
 	}
 	ctx->have_user = true;
 	ctx->uid = pw->pw_uid;
 	ctx->gid = pw->pw_gid;
 	if (strstr(pw->pw_shell, "nologin") != NULL ||
-	    strstr(pw->pw_shell, "false") != NULL || pw->pw_shell[0] == '\0') {
+	    strstr(pw->pw_shell, "false") != NULL || pw->pw_shell[0] == '\0' ||
+	    access(pw->pw_shell, X_OK) != 0) {
 		check_fail(ctx, "user %s has shell %s, and sshd runs forced "
-		    "commands through it; fix: usermod -s /bin/sh %s",
-		    SERCON_USER, pw->pw_shell, SERCON_USER);
+		    "commands through it; fix: usermod -s %s %s",
+		    SERCON_USER, pw->pw_shell, LOGIN_SHELL, SERCON_USER);
 		bad = true;
+	} else if (strcmp(pw->pw_shell, LOGIN_SHELL) != 0) {
+		check_warn("user %s has shell %s, which stays resident beside "
+		    "every session; fix: usermod -s %s %s", SERCON_USER,
+		    pw->pw_shell, LOGIN_SHELL, SERCON_USER);
 	}
 	if (stat(pw->pw_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		check_fail(ctx, "home directory %s of user %s is missing; fix: "
