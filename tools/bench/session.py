@@ -277,7 +277,23 @@ class Isolated:
             out["proxy_echo_ratio_%s" % how] = summary(res["echo_ratio"][how], "x")
             out["proxy_from_host_ratio_%s" % how] = summary(
                 res["source_ratio"][how], "x")
+        out["proxy_goals"] = goals(out)
         return out
+
+
+def goals(out):
+    """Issue 11's goals for the proxy's own share, met or not (medians)."""
+    said = []
+    for how in ("raw", "framed"):
+        rtt = out["proxy_rtt_added_%s" % how]["median"]
+        words = ["%s: +%.3f ms a round trip (goal <= 0.05: %s)" % (
+            how, rtt, "met" if rtt <= 0.05 else "NOT MET")]
+        for k, what in (("from_host", "from the host"), ("echo", "echoed")):
+            r = out["proxy_%s_ratio_%s" % (k, how)]["median"]
+            words.append("%.2fx of the floor's throughput %s (goal >= 0.8: %s)" % (
+                r, what, "met" if r >= 0.8 else "NOT MET"))
+        said.append(", ".join(words))
+    return "; ".join(said)
 
 
 def chain(new_prefix, old_prefix, runs):
@@ -331,6 +347,13 @@ def chain(new_prefix, old_prefix, runs):
              for n, o in zip(rtt["new"], rtt["old"])], "ms")
         out["chain_echo_ratio_new_to_old"] = summary(
             [n / o for n, o in zip(tput["new"], tput["old"])], "x")
+        added = out["chain_rtt_added_new_over_old"]["median"]
+        ratio = out["chain_echo_ratio_new_to_old"]["median"]
+        out["chain_goals"] = (
+            "whole chain, this build against the old: %+.3f ms a round trip "
+            "(goal <= 0.05: %s), %.2fx the old throughput (goal >= 0.8: %s)" % (
+                added, "met" if added <= 0.05 else "NOT MET", ratio,
+                "met" if ratio >= 0.8 else "NOT MET"))
     finally:
         for b in benches.values():
             b.cleanup()
