@@ -27,12 +27,30 @@ import os
 import re
 import statistics
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 INTEG = os.path.join(TOP, "tests", "integration")
 MIGRATIONS = 5
+# What the programs log on the way, timed as the bench receives it.
+STEPS = (("console_closed", r"console \S+: closed"),
+         ("proxy_follows", r"follow entity=.*: the console closed"),
+         ("proxy_dials", r"connect entity=.*replay=arrival: dialing"),
+         ("host_session_open", r"console open: console="))
+
+
+class TimedLines(list):
+    """The syslog fixture's list of lines, with when each came."""
+
+    def __init__(self, lines):
+        super().__init__(lines)
+        self.at = [0.0] * len(lines)
+
+    def append(self, line):
+        self.at.append(time.monotonic())
+        super().append(line)
 
 
 def progress(msg):
@@ -44,6 +62,15 @@ def summary(values, unit):
     return {"median": round(statistics.median(values), 1),
             "min": round(min(values), 1), "max": round(max(values), 1),
             "unit": unit, "runs": len(values)}
+
+
+def wait_gone(vm, when):
+    """Appends to when the time vm's qemu is no longer there."""
+    deadline = time.monotonic() + 30
+    while vm.alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    if not vm.alive():
+        when.append(time.monotonic())
 
 
 def migrate_once(tm, vm_util, h, place, work, p, src, src_hv, dst_hv, k, syslog):
@@ -66,7 +93,10 @@ def migrate_once(tm, vm_util, h, place, work, p, src, src_hv, dst_hv, k, syslog)
     place(dst_hv)
     q.cmd("quit")
     q.close()
-    src.kill()
+    # the source's end is watched beside the session, which is read now
+    gone = []
+    watch = threading.Thread(target=wait_gone, args=(src, gone), daemon=True)
+    watch.start()
     left = (b"[sercon] migr left %s; following it" % h[src_hv]["addr"].encode())
     now_on = b"[sercon] migr is now on %s\r\n" % h[dst_hv]["addr"].encode()
     p.expect_exact(left, timeout=60)
@@ -77,10 +107,21 @@ def migrate_once(tm, vm_util, h, place, work, p, src, src_hv, dst_hv, k, syslog)
     if not p.buffer:
         p.read_nonblocking(1, timeout=30)    # the log keeps it
     t_first = time.monotonic()
+    watch.join(30)
+    src.kill()
     ms = lambda t: (t - arrived) * 1000   # noqa: E731
-    return dst, {"migrate_cmd_to_arrival": (arrived - t_cmd) * 1000,
-                 "left_notice": ms(t_left), "now_on_notice": ms(t_on),
-                 "first_byte": ms(t_first)}
+    t = {"migrate_cmd_to_arrival": (arrived - t_cmd) * 1000}
+    if gone:
+        t["source_gone"] = ms(gone[0])
+    lines = syslog._lines
+    for name, rx in STEPS:
+        for i in range(m, len(lines)):
+            if lines.at[i] >= arrived and re.search(rx, lines[i]):
+                t[name] = ms(lines.at[i])
+                break
+    t.update({"left_notice": ms(t_left), "now_on_notice": ms(t_on),
+              "first_byte": ms(t_first)})
+    return dst, t
 
 
 def test_bench_migration(hypervisors, syslog):
@@ -90,6 +131,8 @@ def test_bench_migration(hypervisors, syslog):
     import test_migration as tm
     import vm_util
     from conftest import ssh_argv
+    with syslog._cond:
+        syslog._lines = TimedLines(syslog._lines)
     hv = tm.MIG_NS[1:]
     h = hypervisors["hosts"]
     hypervisors["place"](hv[0])
@@ -181,6 +224,10 @@ def main():
            "migration_migrate_to_arrival":
                summary([x["migrate_cmd_to_arrival"] for x in s], "ms"),
            "migration_first_byte_each": [round(x["first_byte"]) for x in s]}
+    for name, _ in (("source_gone", 0),) + STEPS:
+        v = [x[name] for x in s if name in x]
+        if v:
+            res["migration_arrival_to_" + name] = summary(v, "ms")
     print(json.dumps(res, indent=1, sort_keys=True))
     return 0
 
