@@ -223,7 +223,8 @@ def main():
                summary([x["now_on_notice"] for x in s], "ms"),
            "migration_migrate_to_arrival":
                summary([x["migrate_cmd_to_arrival"] for x in s], "ms"),
-           "migration_first_byte_each": [round(x["first_byte"]) for x in s]}
+           "migration_first_byte_each": [round(x["first_byte"]) for x in s],
+           "migration_steps_each": [{k: round(v) for k, v in x.items()} for x in s]}
     for name, _ in (("source_gone", 0),) + STEPS:
         v = [x[name] for x in s if name in x]
         if v:
