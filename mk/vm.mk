@@ -5,7 +5,8 @@ EXTRA_DIST += \
 	tests/vm/build-image tests/vm/run-vm \
 	tests/integration/test_vm.py tests/integration/test_netns.py \
 	tests/integration/vm_util.py \
-	tools/bench/run tools/bench/vm.py \
+	tools/bench/run tools/bench/vm.py tools/bench/session.py \
+	tools/bench/migration.py \
 	docs/demo.md docs/bench.md
 
 # Builds with -O2 in its own directory and prefix, runs every part's

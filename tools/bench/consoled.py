@@ -13,50 +13,14 @@ import resource
 import selectors
 import shutil
 import socket
-import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-CHUNK = 1 << 20
-
-# The console side, a separate process. sinkn: count N bytes, answer the
-# count. waitsource: wait for one byte, then send N bytes. echo.
-SERVER = r"""
-import socket, sys
-mode, path, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(path)
-s.listen(4)
-sys.stdout.write("ready\n")
-sys.stdout.flush()
-c, _ = s.accept()
-if mode == "sinkn":
-    buf = bytearray(1 << 20)
-    n = 0
-    while n < total:
-        k = c.recv_into(buf)
-        if k == 0:
-            break
-        n += k
-    c.sendall(b"%d\n" % n)
-elif mode == "waitsource":
-    c.recv(1)
-    block = b"\x5a" * (1 << 20)
-    left = total
-    while left > 0:
-        left -= c.send(block[:min(left, len(block))])
-elif mode == "echo":
-    while True:
-        d = c.recv(4096)
-        if not d:
-            break
-        c.sendall(d)
-c.recv(1)
-"""
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from host import drain, feed, rtt_median, start_server, summary  # noqa: E402
 
 # The floor: a bare read/write loop between stdio and the socket, no
 # framing, no policy (what any relay must at least do).
@@ -81,12 +45,6 @@ while True:
 def progress(msg):
     sys.stderr.write("bench consoled: %s\n" % msg)
     sys.stderr.flush()
-
-
-def summary(values, unit, scale=1.0):
-    v = [x * scale for x in values]
-    return {"median": round(statistics.median(v), 4), "min": round(min(v), 4),
-            "max": round(max(v), 4), "unit": unit}
 
 
 def proc_status(pid, field):
@@ -152,10 +110,7 @@ class Consoled:
     def server(self, mode, total=0):
         self.n += 1
         name = "b%d.sock" % self.n
-        path = os.path.join(self.tmp, "con", name)
-        p = subprocess.Popen([sys.executable, "-c", SERVER, mode, path,
-                              str(total)], stdout=subprocess.PIPE, text=True)
-        assert p.stdout.readline() == "ready\n"
+        p, path = start_server(os.path.join(self.tmp, "con"), name, mode, total)
         return p, name, path
 
     def client(self, tool, name, path, opts=""):
@@ -194,14 +149,7 @@ class Consoled:
             self.wait_attached(name)
         t0 = time.perf_counter()
         p = self.client(tool, name, path)
-
-        def feed():
-            block = memoryview(b"\xa5" * CHUNK)
-            left = total
-            while left > 0:
-                left -= os.write(p.stdin.fileno(), block[:min(left, CHUNK)])
-
-        th = threading.Thread(target=feed)
+        th = threading.Thread(target=feed, args=(p.stdin.fileno(), total))
         th.start()
         answer = b""
         while not answer.endswith(b"\n"):
@@ -225,15 +173,7 @@ class Consoled:
         t0 = time.perf_counter()
         p = self.client(tool, name, path)
         os.write(p.stdin.fileno(), b"g")
-        buf = bytearray(CHUNK)
-        got = 0
-        bad = 0
-        while got < total:
-            k = os.readv(p.stdout.fileno(), [buf])
-            assert k > 0, "EOF after %d of %d" % (got, total)
-            # Every byte is the source's: a notice or a gap would show.
-            bad += k - buf.count(0x5a, 0, k)
-            got += k
+        got, bad = drain(p.stdout.fileno(), total)
         t1 = time.perf_counter()
         p.kill()
         p.wait()
@@ -248,19 +188,12 @@ class Consoled:
         if tool == "daemon":
             self.wait_attached(name)
         p = self.client(tool, name, path)
-        wfd, rfd = p.stdin.fileno(), p.stdout.fileno()
-        samples = []
-        for i in range(count + 50):
-            t0 = time.perf_counter_ns()
-            os.write(wfd, b"k")
-            assert os.read(rfd, 1) == b"k"
-            if i >= 50:
-                samples.append(time.perf_counter_ns() - t0)
+        rtt = rtt_median(p.stdin.fileno(), p.stdout.fileno(), count)
         p.kill()
         p.wait()
         srv.kill()
         srv.wait()
-        return statistics.median(samples) / 1e9
+        return rtt
 
 
 def idle_consoles(c, count=1000, idle_secs=10):

@@ -24,40 +24,93 @@ import time
 CHUNK = 1 << 20
 
 # The console side, run as a separate process so that it does not share
-# our interpreter lock: sink (count until EOF, answer the count, close),
-# source (send N bytes, close) or echo.
+# our interpreter lock (consoled.py uses it too). sink: count until EOF,
+# answer the count, close; sinkn: count N bytes, answer, stay; source:
+# send N bytes of 0x5a, close; waitsource: wait for one byte, send N bytes,
+# stay; echo.
 SERVER = r"""
-import os, socket, sys
+import socket, sys
 mode, path, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(path)
-s.listen(1)
+s.listen(4)
 sys.stdout.write("ready\n")
 sys.stdout.flush()
 c, _ = s.accept()
-if mode == "sink":
+if mode in ("sink", "sinkn"):
     buf = bytearray(1 << 20)
     n = 0
-    while True:
+    while mode == "sink" or n < total:
         k = c.recv_into(buf)
         if k == 0:
             break
         n += k
     c.sendall(b"%d\n" % n)
-elif mode == "source":
+elif mode in ("source", "waitsource"):
+    if mode == "waitsource":
+        c.recv(1)
     block = b"\x5a" * (1 << 20)
     left = total
     while left > 0:
-        k = c.send(block[:min(left, len(block))])
-        left -= k
+        left -= c.send(block[:min(left, len(block))])
 elif mode == "echo":
     while True:
         d = c.recv(4096)
         if not d:
             break
         c.sendall(d)
+if mode in ("sinkn", "waitsource"):
+    c.recv(1)          # stays until the client goes
 c.close()
 """
+
+
+def start_server(directory, name, mode, total=0):
+    """SERVER at directory/name: (its process, the socket's path)."""
+    path = os.path.join(directory, name)
+    p = subprocess.Popen([sys.executable, "-c", SERVER, mode, path, str(total)],
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "ready\n"
+    return p, path
+
+
+def feed(fd, total, tick=None):
+    """Writes total bytes of 0xa5 to fd; tick() after every 64 MiB."""
+    block = memoryview(b"\xa5" * CHUNK)
+    left = total
+    while left > 0:
+        left -= os.write(fd, block[:min(left, CHUNK)])
+        if tick is not None and (total - left) % (64 * CHUNK) == 0:
+            tick()
+
+
+def drain(fd, total=None, tick=None):
+    """Reads fd until EOF, or until total bytes: (bytes read, how many of
+    them were not the source's 0x5a: a notice or a gap would show);
+    tick() at every 64 MiB."""
+    buf = bytearray(CHUNK)
+    got = bad = 0
+    while total is None or got < total:
+        k = os.readv(fd, [buf])
+        if k == 0:
+            break
+        if tick is not None and got // (64 * CHUNK) != (got + k) // (64 * CHUNK):
+            tick()
+        bad += k - buf.count(0x5a, 0, k)
+        got += k
+    return got, bad
+
+
+def rtt_median(wfd, rfd, count):
+    """Median seconds of count 1-byte round trips (after 50 to warm up)."""
+    samples = []
+    for i in range(count + 50):
+        t0 = time.perf_counter_ns()
+        os.write(wfd, b"k")
+        assert os.read(rfd, 1) == b"k"
+        if i >= 50:
+            samples.append(time.perf_counter_ns() - t0)
+    return statistics.median(samples) / 1e9
 
 
 def progress(msg):
@@ -115,10 +168,7 @@ class Bench:
     def server(self, mode, total=0):
         self.n += 1
         name = "b%d.sock" % self.n
-        path = os.path.join(self.tmp, name)
-        p = subprocess.Popen([sys.executable, "-c", SERVER, mode, path, str(total)],
-                             stdout=subprocess.PIPE, text=True)
-        assert p.stdout.readline() == "ready\n"
+        p, path = start_server(self.tmp, name, mode, total)
         return p, name, path
 
     def relay_argv(self, tool, name, path):
@@ -190,17 +240,11 @@ class Bench:
                              stdout=subprocess.PIPE)
         mem = []
 
-        def feed():
-            block = memoryview(b"\xa5" * CHUNK)
-            left = total
-            fd = p.stdin.fileno()
-            while left > 0:
-                left -= os.write(fd, block[:min(left, CHUNK)])
-                if (total - left) % (64 * CHUNK) == 0:
-                    mem.append(self.memory(p.pid))
+        def writer():
+            feed(p.stdin.fileno(), total, lambda: mem.append(self.memory(p.pid)))
             p.stdin.close()
 
-        th = threading.Thread(target=feed)
+        th = threading.Thread(target=writer)
         th.start()
         answer = p.stdout.readline()
         t1 = time.perf_counter()
@@ -218,23 +262,15 @@ class Bench:
         t0 = time.perf_counter()
         p = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE)
-        buf = bytearray(CHUNK)
-        got = 0
         mem = []
-        fd = p.stdout.fileno()
-        while True:
-            k = os.readv(fd, [buf])
-            if k == 0:
-                break
-            if got // (64 * CHUNK) != (got + k) // (64 * CHUNK):
-                mem.append(self.memory(p.pid))
-            got += k
+        got, bad = drain(p.stdout.fileno(),
+                         tick=lambda: mem.append(self.memory(p.pid)))
         t1 = time.perf_counter()
         p.stdin.close()
         p.stdout.close()
         cpu = self.reap(p)
         srv.wait()
-        assert got == total, "got %d of %d" % (got, total)
+        assert got == total and bad == 0, "got %d of %d, %d wrong" % (got, total, bad)
         return (t1 - t0, cpu) + peak(mem)
 
     def rtt(self, tool, count):
@@ -250,13 +286,7 @@ class Bench:
             p = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE,
                                  stdout=subprocess.PIPE)
             wfd, rfd = p.stdin.fileno(), p.stdout.fileno()
-        samples = []
-        for i in range(count + 50):
-            t0 = time.perf_counter_ns()
-            os.write(wfd, b"k")
-            assert os.read(rfd, 1) == b"k"
-            if i >= 50:           # the first ones warm up
-                samples.append(time.perf_counter_ns() - t0)
+        rtt = rtt_median(wfd, rfd, count)
         if tool is None:
             s.close()
         else:
@@ -264,7 +294,7 @@ class Bench:
             p.stdout.close()
             self.reap(p)
         srv.wait()
-        return statistics.median(samples) / 1e9
+        return rtt
 
 
 def peak(samples):
