@@ -116,7 +116,10 @@ def ensure_user():
     except KeyError:
         run(["useradd", "--system", "--user-group", "--shell", "/bin/sh",
              "--home-dir", "/var/lib/sercon", "--create-home", USER])
-    run(["usermod", "-p", "*", USER])
+    # /bin/sh even if a bench run was cut short with the account on its
+    # sercon-login-shell (tools/bench/proxy.py), which runs only the
+    # forced commands of that one installation.
+    run(["usermod", "-p", "*", "-s", "/bin/sh", USER])
     # sshd's privilege separation directory; systemd would create it.
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
 

@@ -10,7 +10,11 @@
 #   list_*      `ssh proxy list` beside a plain sshd login running `true`;
 #   connect_*   user ssh -> proxy -> host -> console socket, to the console's
 #               first byte, beside two plain ssh hops to a first byte;
-#   shell_rss   resident memory of sercon-proxy-shell during a session.
+#   session_pss_*  PSS of the proxy side of each of 10 open sessions
+#               (sercon-proxy-wait, its ssh, a shell left waiting if any).
+# The sercon account runs with the installation's sercon-login-shell, as
+# the packages make it (restored afterwards); the floors log in as
+# FLOOR_USER, an ordinary account with /bin/sh.
 # Everything it needs (a CA, keys, certificates, sshd configs, inventory,
 # cache) is made in a temporary directory, and a conf.d file points sercon
 # at it; both are removed at the end. Prints ONE JSON object on stdout:
@@ -33,6 +37,10 @@ import threading
 import time
 
 USER = "sercon"
+# The floors (plain sshd logins running true, cat, ssh) log in as an
+# account of their own with /bin/sh: the sercon account's shell, during the
+# bench, is the installation's sercon-login-shell, which runs nothing else.
+FLOOR_USER = "sercon-floor"
 
 
 def say(msg):
@@ -165,8 +173,25 @@ class Bench:
         self.dir = tempfile.mkdtemp(prefix="bench-proxy-", dir=os.path.dirname(prefix))
         os.chmod(self.dir, 0o755)
         self.ent = pwd.getpwnam(USER)
+        self.old_shell = None
         self.daemons = []
         self.results = {}
+
+    def accounts(self):
+        """The sercon account gets the installation's login shell for the
+        bench (as sysusers.d makes it; restored by cleanup), the floors an
+        account with /bin/sh."""
+        try:
+            pwd.getpwnam(FLOOR_USER)
+        except KeyError:
+            run(["useradd", "--system", "--no-create-home", "--home-dir", self.dir,
+                 "--shell", "/bin/sh", FLOOR_USER])
+        run(["usermod", "-p", "*", "-d", self.dir, "-s", "/bin/sh", FLOOR_USER])
+        login_shell = self.libexec + "/sercon-login-shell"
+        if os.access(login_shell, os.X_OK):
+            self.old_shell = self.ent.pw_shell
+            run(["usermod", "-s", login_shell, USER])
+        self.results["account_shell"] = pwd.getpwnam(USER).pw_shell
 
     def chown(self, path):
         os.chown(path, self.ent.pw_uid, self.ent.pw_gid)
@@ -194,6 +219,11 @@ class Bench:
             sign(self.ca, d + "/%s.pub" % k, ["127.0.0.1", "localhost"], host=True)
         keygen(d + "/proxy_user")
         sign(self.ca, d + "/proxy_user.pub", ["sercon-proxy"])
+        # the floor's first hop dials its second with a copy of its own
+        for f in ("proxy_user", "proxy_user-cert.pub"):
+            shutil.copy(d + "/" + f, d + "/floor_" + f)
+        floor = pwd.getpwnam(FLOOR_USER)
+        os.chown(d + "/floor_proxy_user", floor.pw_uid, floor.pw_gid)
         self.chown(d + "/proxy_user")
         self.user = keygen(d + "/user")
         with open(d + "/user.pub") as f:
@@ -212,6 +242,8 @@ class Bench:
                       r"\g<1>" + d + "/known_hosts", text)
         with open(d + "/ssh_config", "w") as f:
             f.write(text)
+        with open(d + "/floor_ssh_config", "w") as f:
+            f.write(text.replace(d + "/proxy_user", d + "/floor_proxy_user"))
         principals = d + "/principals"
         with open(principals, "w") as f:
             f.write("sercon-proxy\n")
@@ -228,7 +260,7 @@ class Bench:
             f.write("%s\n" % self.user_pub)
         with open(d + "/hop_keys", "w") as f:
             f.write('command="%s -F %s -p {HOP2} -l %s -tt 127.0.0.1 -- x" %s\n' % (
-                "/usr/bin/ssh", d + "/ssh_config", USER, self.user_pub))
+                "/usr/bin/ssh", d + "/floor_ssh_config", FLOOR_USER, self.user_pub))
         with open(d + "/hop2_keys", "w") as f:
             with open(d + "/proxy_user.pub") as p:
                 # raw, no echo: cat alone answers, as a console does
@@ -239,7 +271,7 @@ class Bench:
                     {"HostKey": d + "/host_host",
                      "HostCertificate": d + "/host_host-cert.pub", "PidFile": None,
                      "AuthorizedKeysCommand": None, "AuthorizedKeysCommandUser": None,
-                     "AuthorizedKeysFile": d + "/" + keys})
+                     "AuthorizedKeysFile": d + "/" + keys, "AllowUsers": FLOOR_USER})
 
     def start(self, config):
         s = Sshd(config)
@@ -330,13 +362,13 @@ class Bench:
                 statistics.median(base), statistics.median(base_cpu),
                 "%.2f" % statistics.median(rss) if rss else "?", self.calls))
 
-    def ssh(self, port, *cmd, tty=False):
+    def ssh(self, port, *cmd, tty=False, user=USER):
         return ["/usr/bin/ssh", "-F", "/dev/null", "-p", str(port), "-i", self.user,
                 "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
                 "-o", "UserKnownHostsFile=" + self.dir + "/known_hosts",
                 "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
                 "-o", "LogLevel=ERROR", "-tt" if tty else "-T",
-                USER + "@127.0.0.1"] + list(cmd)
+                user + "@127.0.0.1"] + list(cmd)
 
     def timed(self, argv, want=None):
         t0 = time.perf_counter()
@@ -460,7 +492,7 @@ class Bench:
                 {"HostKey": self.dir + "/host_host",
                  "HostCertificate": self.dir + "/host_host-cert.pub", "PidFile": None,
                  "AuthorizedKeysCommand": None, "AuthorizedKeysCommandUser": None,
-                 "AuthorizedKeysFile": self.dir + "/hop_keys"})
+                 "AuthorizedKeysFile": self.dir + "/hop_keys", "AllowUsers": FLOOR_USER})
         hop1 = self.start(self.dir + "/hop_sshd_config")
 
         say("list through the proxy beside a plain login running true")
@@ -469,7 +501,7 @@ class Bench:
         lst, plain_t = [], []
         for _ in range(self.runs):
             lst.append(self.timed(self.ssh(proxy.port, "list"), want))
-            plain_t.append(self.timed(self.ssh(plain.port, "true")))
+            plain_t.append(self.timed(self.ssh(plain.port, "true", user=FLOOR_USER)))
         self.results["list_proxy"] = stats(lst, "ms")
         self.results["list_plain_ssh_true"] = stats(plain_t, "ms")
         self.results["list_ratio"] = stats(
@@ -485,7 +517,7 @@ class Bench:
                 rtt_chain += self.rtt(fd, 100)
                 tput_chain.append(self.throughput(fd, 4 << 20))
             self.end(pid, fd)
-            dt, pid, fd = self.first_byte(self.ssh(hop1.port, tty=True))
+            dt, pid, fd = self.first_byte(self.ssh(hop1.port, tty=True, user=FLOOR_USER))
             hops.append(dt)
             if i < 5:
                 rtt_hops += self.rtt(fd, 100)
@@ -525,6 +557,8 @@ class Bench:
     def cleanup(self):
         for d in self.daemons:
             d.stop()
+        if self.old_shell is not None:
+            run(["usermod", "-s", self.old_shell, USER])
         try:
             os.unlink(self.conf)
         except FileNotFoundError:
@@ -539,6 +573,7 @@ def main():
         raise SystemExit("usage: proxy.py PREFIX [--calls=N] [--runs=N]")
     b = Bench(os.path.abspath(args[0]), int(opts.get("calls", 200)), int(opts.get("runs", 15)))
     try:
+        b.accounts()
         b.setup()
         b.bench_keys()
         b.bench_sessions()

@@ -73,6 +73,8 @@ struct sess {
 
 static volatile sig_atomic_t got_hup, got_winch;
 
+static int flush(int, struct buf *);
+
 static void
 on_signal(int sig)
 {
@@ -396,6 +398,9 @@ follow_dial(struct sess *s)
 		    s->old_host);
 		snprintf(s->told_host, sizeof(s->told_host), "%s",
 		    s->p->vm.host);
+		/* on screen now: asking a new host its protocol takes a
+		 * while (a failed write shows again in the loop) */
+		(void)flush(s->p->out, &s->to_user);
 		log_info("follow entity=%s vm=%s vmid=%s host=%s: now listed "
 		    "on %s", s->p->entity_id, s->p->vm.vm_name,
 		    s->p->vm.vm_id, s->old_host, s->p->vm.host);
