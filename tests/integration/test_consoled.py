@@ -150,18 +150,24 @@ def record_dir(install):
     return d
 
 
-@pytest.fixture(scope="module")
-def daemon(install, pki, host_sshd, syslog, record_dir):
-    install.write_conf("20-consoled.conf",
-                       "[host]\nconsole_grace = 3\nsession_stall = 6\n"
-                       "record = yes\nrecord_dir = %s\nrecord_input = yes\n"
-                       "replay_lines = 3\n" % record_dir)
+def daemon_with(install, conf_name, host_conf):
+    """A fixture body: sercon-consoled with host_conf as the [host] section
+    of the snippet conf_name, stopped after; its stop must be clean."""
+    install.write_conf(conf_name, "[host]\n" + host_conf)
     d = Daemon(install).start()
     yield d
     d.stop()
-    install.remove_conf("20-consoled.conf")
+    install.remove_conf(conf_name)
     # A clean stop: exit 0 (under the sanitizers, no leak report either).
     assert d.proc.returncode == 0, d.proc.stderr.read().decode()[-4000:]
+
+
+@pytest.fixture(scope="module")
+def daemon(install, pki, host_sshd, syslog, record_dir):
+    yield from daemon_with(install, "20-consoled.conf",
+                           "console_grace = 3\nsession_stall = 6\n"
+                           "record = yes\nrecord_dir = %s\nrecord_input = yes\n"
+                           "replay_lines = 3\n" % record_dir)
 
 
 @pytest.fixture

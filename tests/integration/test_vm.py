@@ -230,13 +230,9 @@ def vm_log(syslog):
 
 @pytest.fixture(scope="module")
 def vm_daemon(install, pki, host_sshd, syslog):
-    from test_consoled import Daemon
-    install.write_conf("20-vm-consoled.conf",
-                       "[host]\nconsole_grace = 60\nreplay_lines = 24\n")
-    d = Daemon(install).start()
-    yield d
-    d.stop()
-    install.remove_conf("20-vm-consoled.conf")
+    from test_consoled import daemon_with
+    yield from daemon_with(install, "20-vm-consoled.conf",
+                           "console_grace = 60\nreplay_lines = 24\n")
 
 
 @pytest.fixture(scope="module")
