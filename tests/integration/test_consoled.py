@@ -372,12 +372,18 @@ def test_replay_amounts(install, host, daemon, console, sessions, opt, first):
     s.close()
 
 
-def test_writer_and_watcher(install, host, daemon, console, sessions, syslog):
-    srv = console("shared.sock")
-    c = wait_daemon_conn(srv)
-    alice = attach(install, host, sessions, "shared.sock", "--replay=0")
+def alice_writes(install, host, sessions, console, name):
+    """Console name with Alice attached first, so the writer: her keystrokes
+    reach it. Returns the console's end of the connection and her session."""
+    c = wait_daemon_conn(console(name))
+    alice = attach(install, host, sessions, name, "--replay=0")
     alice.send(b"a1")
     assert collect(c, 2) == b"a1"
+    return c, alice
+
+
+def test_writer_and_watcher(install, host, daemon, console, sessions, syslog):
+    c, alice = alice_writes(install, host, sessions, console, "shared.sock")
     mark = syslog.mark()
     bob = attach(install, host, sessions, "shared.sock", "--replay=0",
                  entity="bob")
@@ -418,11 +424,7 @@ def test_read_only_on_purpose(install, host, daemon, console, sessions):
 
 def test_takeover_demotes_and_no_silent_promotion(install, host, daemon,
                                                   console, sessions, syslog):
-    srv = console("take.sock")
-    c = wait_daemon_conn(srv)
-    alice = attach(install, host, sessions, "take.sock", "--replay=0")
-    alice.send(b"1")
-    assert collect(c, 1) == b"1"
+    c, alice = alice_writes(install, host, sessions, console, "take.sock")
     mark = syslog.mark()
     bob = attach(install, host, sessions, "take.sock", "--takeover",
                  "--replay=0", entity="bob")
