@@ -150,18 +150,24 @@ def record_dir(install):
     return d
 
 
-@pytest.fixture(scope="module")
-def daemon(install, pki, host_sshd, syslog, record_dir):
-    install.write_conf("20-consoled.conf",
-                       "[host]\nconsole_grace = 3\nsession_stall = 6\n"
-                       "record = yes\nrecord_dir = %s\nrecord_input = yes\n"
-                       "replay_lines = 3\n" % record_dir)
+def daemon_with(install, conf_name, host_conf):
+    """A fixture body: sercon-consoled with host_conf as the [host] section
+    of the snippet conf_name, stopped after; its stop must be clean."""
+    install.write_conf(conf_name, "[host]\n" + host_conf)
     d = Daemon(install).start()
     yield d
     d.stop()
-    install.remove_conf("20-consoled.conf")
+    install.remove_conf(conf_name)
     # A clean stop: exit 0 (under the sanitizers, no leak report either).
     assert d.proc.returncode == 0, d.proc.stderr.read().decode()[-4000:]
+
+
+@pytest.fixture(scope="module")
+def daemon(install, pki, host_sshd, syslog, record_dir):
+    yield from daemon_with(install, "20-consoled.conf",
+                           "console_grace = 3\nsession_stall = 6\n"
+                           "record = yes\nrecord_dir = %s\nrecord_input = yes\n"
+                           "replay_lines = 3\n" % record_dir)
 
 
 @pytest.fixture
@@ -366,12 +372,18 @@ def test_replay_amounts(install, host, daemon, console, sessions, opt, first):
     s.close()
 
 
-def test_writer_and_watcher(install, host, daemon, console, sessions, syslog):
-    srv = console("shared.sock")
-    c = wait_daemon_conn(srv)
-    alice = attach(install, host, sessions, "shared.sock", "--replay=0")
+def alice_writes(install, host, sessions, console, name):
+    """Console name with Alice attached first, so the writer: her keystrokes
+    reach it. Returns the console's end of the connection and her session."""
+    c = wait_daemon_conn(console(name))
+    alice = attach(install, host, sessions, name, "--replay=0")
     alice.send(b"a1")
     assert collect(c, 2) == b"a1"
+    return c, alice
+
+
+def test_writer_and_watcher(install, host, daemon, console, sessions, syslog):
+    c, alice = alice_writes(install, host, sessions, console, "shared.sock")
     mark = syslog.mark()
     bob = attach(install, host, sessions, "shared.sock", "--replay=0",
                  entity="bob")
@@ -412,11 +424,7 @@ def test_read_only_on_purpose(install, host, daemon, console, sessions):
 
 def test_takeover_demotes_and_no_silent_promotion(install, host, daemon,
                                                   console, sessions, syslog):
-    srv = console("take.sock")
-    c = wait_daemon_conn(srv)
-    alice = attach(install, host, sessions, "take.sock", "--replay=0")
-    alice.send(b"1")
-    assert collect(c, 1) == b"1"
+    c, alice = alice_writes(install, host, sessions, console, "take.sock")
     mark = syslog.mark()
     bob = attach(install, host, sessions, "take.sock", "--takeover",
                  "--replay=0", entity="bob")

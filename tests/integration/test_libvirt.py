@@ -144,21 +144,8 @@ def spawn(chain):
 
 def at_prompt(chain, timeout=120):
     """A session at the VM's login prompt (it may still be booting)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        child = spawn(chain)
-        for _ in range(6):
-            child.send("\r")
-            i = child.expect(["login: ", "# ", pexpect.EOF, pexpect.TIMEOUT], timeout=3)
-            if i != 3:
-                break
-        if i in (0, 1):
-            return child
-        out = child.before
-        child.close(force=True)
-        assert time.monotonic() < deadline, "no console: %r\n%s" % (
-            out[-500:], "\n".join(chain["syslog"].lines()[-20:]))
-        time.sleep(1)
+    return vm_util.reach_prompt(lambda: spawn(chain), chain["syslog"], "lv1", timeout,
+                                tries=6, wait=3, pause=1)
 
 
 def test_setup_moves_the_console_and_libvirt_serves_it(install, domain, chain):

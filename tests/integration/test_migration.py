@@ -3,8 +3,10 @@
 # there, in the same ssh connection of the user. Over the real chain with
 # a sercon host: the VM "moves" between two host names that lead to the
 # host sshd (127.0.0.1 and localhost, both named by its certificate), its
-# console closing on the one and opening on the other; it is removed from
-# the manager; it does not come back in time. The live migration of a real
+# console closing on the one and opening on the other; it printed more on
+# the other than sercon-consoled's ring keeps before the session arrived
+# (the user is told how much was lost); it is removed from the manager; it
+# does not come back in time. The live migration of a real
 # qemu VM between two network namespaces is test_live_migration below.
 
 import io
@@ -103,6 +105,68 @@ def test_follow_keeps_the_mode(chain, mover, inventory, syslog):
     p.expect_exact(b"[sercon] mover is now on localhost")
     syslog.wait_for(r"connect entity=alice vm=mover vmid=id-mover host=localhost "
                     r".*proto=1 mode=ro replay=arrival: dialing", since=m)
+    leave(p, "mover")
+
+
+RING = 4096
+SOCK_B = VMID + "-b.sock"
+
+
+@pytest.fixture
+def small_ring(install, pki, host_sshd, syslog):
+    """sercon-consoled on the host, keeping only RING bytes per console."""
+    from test_consoled import daemon_with
+    yield from daemon_with(install, "20-missed-consoled.conf",
+                           "scrollback = %d\n" % RING)
+
+
+@pytest.mark.parametrize("lines", [100, 1500])
+def test_output_lost_since_arrival_is_told(chain, install, mover, inventory,
+                                           small_ring, fake_console, syslog,
+                                           lines):
+    # The destination's consoled captures from the moment the console socket
+    # appears; the VM prints more there than its ring keeps before the
+    # session following it arrives. The replay since arrival is what the
+    # ring still has, and the user is told roughly how much came before it;
+    # when nothing was lost, nothing is said.
+    printed = b"".join(b"B line %05d\r\n" % i for i in range(lines))
+    missed = max(0, len(printed) - RING)
+    a = mover(b"MOVER ON A\r\n")
+    p = connect(chain)
+    p.expect(b"MOVER ON A")
+    # the VM arrives on "localhost" (another console name there) and
+    # prints at once; consoled reads it all before anyone is attached
+    m = syslog.mark()
+    fake_console(os.path.join(install.console_dir, SOCK_B),
+                 banner=printed, reply=lambda d: b"echo:" + d)
+    syslog.wait_for(r"sercon-consoled\[\d+\]: console %s: connected"
+                    % re.escape(SOCK_B), m, timeout=10)
+    time.sleep(0.5)
+    inv = inv_with(chain, "localhost")
+    inv["consoles"][-1]["console"] = SOCK_B
+    inventory(inv)
+    a.stop()
+    p.expect_exact(b"[sercon] mover left 127.0.0.1; following it")
+    p.expect_exact(b"[sercon] mover is now on localhost")
+    p.expect(rb"B line %05d\r\n" % (lines - 1))
+    seen = p.before + p.after
+    p.send(b"two\r")
+    p.expect(b"echo:two")
+    seen += p.before
+    syslog.wait_for(r"session entity=alice vm=mover host=localhost: missed=%d$"
+                    % missed, since=m, timeout=10)
+    # said once, by the host, with its exact count; nothing when none lost
+    told = re.findall(rb"\[sercon\] [^\r\n]*(?:lost|missed)[^\r\n]*", seen)
+    if missed == 0:
+        assert told == [], seen
+        assert b"B line 00000\r\n" in seen, seen
+    else:
+        assert told == [b"[sercon] %s: this session missed %d bytes printed "
+                        b"since the VM arrived" % (SOCK_B[:-5].encode(), missed)], seen
+        # the replay is the ring's last RING bytes, not more
+        assert b"B line 00000\r\n" not in seen, seen
+        first = lines - RING // len(b"B line 00000\r\n")
+        assert b"B line %05d\r\n" % first in seen, seen
     leave(p, "mover")
 
 

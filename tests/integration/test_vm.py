@@ -79,22 +79,8 @@ def leave(child):
 def connect_when_free(chain, who, vm_name, timeout=20):
     """Retries while the console is still held by a session that just left;
     returns a child at the VM's login prompt or shell."""
-    deadline = time.monotonic() + timeout
-    while True:
-        child = spawn(chain, who, vm_name)
-        for _ in range(4):
-            child.send("\r")
-            i = child.expect(["login: ", "# ", pexpect.EOF, pexpect.TIMEOUT], timeout=2)
-            if i != 3:
-                break
-        if i in (0, 1):
-            return child
-        out = child.before
-        child.close(force=True)
-        if time.monotonic() > deadline:
-            raise AssertionError("%s could not reach %s: %r\nsyslog:\n%s" % (
-                who, vm_name, out[-1000:], "\n".join(chain["syslog"].lines()[-30:])))
-        time.sleep(0.5)
+    return vm_util.reach_prompt(lambda: spawn(chain, who, vm_name), chain["syslog"],
+                                "%s on %s" % (who, vm_name), timeout)
 
 
 def test_login_and_command_through_chain(chain, syslog):
@@ -230,13 +216,9 @@ def vm_log(syslog):
 
 @pytest.fixture(scope="module")
 def vm_daemon(install, pki, host_sshd, syslog):
-    from test_consoled import Daemon
-    install.write_conf("20-vm-consoled.conf",
-                       "[host]\nconsole_grace = 60\nreplay_lines = 24\n")
-    d = Daemon(install).start()
-    yield d
-    d.stop()
-    install.remove_conf("20-vm-consoled.conf")
+    from test_consoled import daemon_with
+    yield from daemon_with(install, "20-vm-consoled.conf",
+                           "console_grace = 60\nreplay_lines = 24\n")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
 # Helpers for the tests that boot the tiny qemu VM (tests/vm/): build the
 # cached image once, boot a VM with its serial port on a unix socket in the
-# console directory, kill it, and log in on its console through a pty.
+# console directory, kill it, reach its prompt through a session that may
+# have to be tried again, and log in on its console through a pty.
 
 import os
 import signal
@@ -109,3 +110,27 @@ def console_login(child, timeout=BOOT_TIMEOUT):
     child.expect("assword: ", timeout=20)
     child.send(VM_PASSWORD + "\r")
     child.expect("# ", timeout=20)
+
+
+def reach_prompt(spawn, syslog, what, timeout, tries=4, wait=2.0, pause=0.5):
+    """A pexpect child from spawn() at the VM's login prompt or shell.
+    Enter is pressed up to `tries` times, `wait` s each; a session that
+    shows neither (the VM still boots, its console is still held, it ended)
+    is closed and another spawned `pause` s later, until `timeout`."""
+    import pexpect
+    deadline = time.monotonic() + timeout
+    while True:
+        child = spawn()
+        for _ in range(tries):
+            child.send("\r")
+            i = child.expect(["login: ", "# ", pexpect.EOF, pexpect.TIMEOUT], timeout=wait)
+            if i != 3:
+                break
+        if i in (0, 1):
+            return child
+        out = child.before
+        child.close(force=True)
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: no prompt within %d s: %r\nsyslog:\n%s" % (
+                what, timeout, out[-1000:], "\n".join(syslog.lines()[-30:])))
+        time.sleep(pause)

@@ -1,7 +1,7 @@
 /* test_atomic.c: atomic_write (src/lib/core/atomic.c): the new content
- * replaces the old whole, with its mode; a failure leaves the old file and
- * no temporary behind, with errno and a reason; ATOMIC_NOFSYNC writes the
- * same bytes. */
+ * replaces the old whole, with its mode and the owner or group asked
+ * for; a failure leaves the old file and no temporary behind, with errno
+ * and a reason; ATOMIC_NOFSYNC writes the same bytes. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -75,6 +75,29 @@ test_create_and_replace(void **state)
 	assert_int_equal(atomic_write(path, "", 0, 0644, (uid_t)-1, (gid_t)-1,
 	    0, err, sizeof(err)), 0);
 	expect_content(path, "");
+}
+
+/* An owner or a group alone is set; the other stays the writer's. */
+static void
+test_owner_and_group(void **state)
+{
+	char path[128], err[256];
+	struct stat st;
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(path, sizeof(path), "%s/owned", unit_dir);
+	assert_int_equal(atomic_write(path, "u", 1, 0644, 1, (gid_t)-1, 0,
+	    err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 1);
+	assert_int_equal(st.st_gid, getegid());
+	assert_int_equal(atomic_write(path, "g", 1, 0644, (uid_t)-1, 2, 0,
+	    err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 0);
+	assert_int_equal(st.st_gid, 2);
+	expect_content(path, "g");
 }
 
 static void
@@ -160,6 +183,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		unit_dir_test(test_create_and_replace),
+		unit_dir_test(test_owner_and_group),
 		unit_dir_test(test_replaces_a_link_not_its_target),
 		unit_dir_test(test_failure_keeps_the_old_file),
 		unit_dir_test(test_large),

@@ -15,6 +15,7 @@ test_round_trip(void **state)
 {
 	struct sess_hello h, back;
 	char buf[1024], err[128];
+	int n;
 
 	(void)state;
 	memset(&h, 0, sizeof(h));
@@ -26,14 +27,17 @@ test_round_trip(void **state)
 	h.mode = SESS_TAKEOVER;
 	h.replay.kind = REPLAY_LINES;
 	h.replay.lines = 50;
-	assert_true(hello_format(&h, buf, sizeof(buf)) > 0);
+	n = hello_format(&h, buf, sizeof(buf));
+	assert_int_equal(n, (int)strlen(buf));
 	assert_string_equal(buf, "sercon 1 console=6f1c-aa.sock "
 	    "entity_id=a1b2-c3 entity=Alice%20Liddell mode=takeover "
 	    "replay=50 peer=192.0.2.7%3A51000");
 	assert_int_equal(hello_parse(buf, &back, err, sizeof(err)), 0);
 	assert_memory_equal(&h, &back, sizeof(h));
-	/* Too small a buffer is refused, not overrun. */
+	/* Too small a buffer is refused, not overrun or cut, to the byte. */
 	assert_int_equal(hello_format(&h, buf, 20), -1);
+	assert_int_equal(hello_format(&h, buf, (size_t)n), -1);
+	assert_int_equal(hello_format(&h, buf, (size_t)n + 1), n);
 }
 
 static void
@@ -61,6 +65,7 @@ test_hostile_hellos(void **state)
 		"",
 		"sercon 2 console=vm1",
 		"sercon 10 console=vm1",
+		"sercon 10=1 console=vm1",             /* not version 1 */
 		"sercon 1",                            /* no console */
 		"sercon 1 console=../etc/passwd",
 		"sercon 1 console=%2Fetc%2Fpasswd",

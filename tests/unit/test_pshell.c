@@ -171,6 +171,9 @@ test_usage_errors(void **state)
 	expect_usage("--\x1b[2J", "control character in command");
 	expect_usage("connect --vm-id=\xff\xfe --x", "'--x'");
 	expect_usage("--\xc3\xa9\xff", "'--\xc3\xa9\\xff'");
+	expect_usage("connect --\xc3\xa9\xff", "'--\xc3\xa9\\xff' of connect");
+	expect_usage("connect --replay=1\xff", "not '1\\xff'");
+	expect_usage("list \xff", "not '\\xff'");
 }
 
 int

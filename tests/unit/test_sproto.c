@@ -114,6 +114,17 @@ test_payload_limits(void **state)
 	    sizeof(buf)), -1);
 	assert_int_equal(sproto_encode_msg(SP_NOTICE, big, SPROTO_MAX_PAYLOAD,
 	    buf, sizeof(buf)), SPROTO_HDR + SPROTO_MAX_PAYLOAD);
+	/* The largest payload decodes whole. */
+	sproto_dec_init(&d);
+	p = buf;
+	inlen = SPROTO_HDR + SPROTO_MAX_PAYLOAD;
+	assert_int_equal(sproto_decode(&d, &p, &inlen, out, sizeof(out),
+	    &outlen), SPROTO_MSG);
+	assert_int_equal(inlen, 0);
+	assert_int_equal(d.type, SP_NOTICE);
+	assert_int_equal(d.len, SPROTO_MAX_PAYLOAD);
+	assert_memory_equal(d.payload, big, SPROTO_MAX_PAYLOAD);
+	assert_int_equal(outlen, 0);
 	/* 0xFF is never a type; a small buffer is refused, not overrun. */
 	assert_int_equal(sproto_encode_msg(0xff, NULL, 0, buf, sizeof(buf)),
 	    -1);
@@ -152,6 +163,26 @@ test_full_output_keeps_state(void **state)
 	assert_int_equal(sproto_decode(&d, &p, &inlen, out, sizeof(out),
 	    &outlen), SPROTO_NEED);
 	assert_int_equal(inlen, 0);
+	assert_int_equal(outlen, 4);
+	assert_memory_equal(out, "a\xff" "bc", 4);
+	/* The stream cut inside the doubled 0xFF, the output full when its
+	 * second half comes: nothing is written past outcap, and the 0xFF
+	 * comes out once there is room. */
+	sproto_dec_init(&d);
+	memset(out, 0, sizeof(out));
+	outlen = 0;
+	p = in;
+	inlen = 2;
+	assert_int_equal(sproto_decode(&d, &p, &inlen, out, sizeof(out),
+	    &outlen), SPROTO_NEED);
+	assert_int_equal(outlen, 1);
+	inlen = sizeof(in) - 2;
+	assert_int_equal(sproto_decode(&d, &p, &inlen, out, 1, &outlen),
+	    SPROTO_NEED);
+	assert_int_equal(outlen, 1);
+	assert_int_equal(out[1], 0);
+	assert_int_equal(sproto_decode(&d, &p, &inlen, out, sizeof(out),
+	    &outlen), SPROTO_NEED);
 	assert_int_equal(outlen, 4);
 	assert_memory_equal(out, "a\xff" "bc", 4);
 }

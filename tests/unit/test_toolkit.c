@@ -69,10 +69,11 @@ huge_malloc(void)
 	(void)xmalloc(SIZE_MAX / 2);
 }
 
+/* nmemb * size wraps to 8 bytes: the product must be checked, not used. */
 static void
 overflowing_array(void)
 {
-	(void)xreallocarray(NULL, SIZE_MAX / 2, 4);
+	(void)xreallocarray(NULL, SIZE_MAX / 4 + 3, 4);
 }
 
 /* The one line xmalloc.c prints, as a whole line of what the child said

@@ -503,11 +503,11 @@ sess_replay(struct cd_session *s, const struct replay_spec *r)
 	if (r->kind == REPLAY_ARRIVAL) {
 		sess_msg_at(s, s->cursor, SP_STATUS, "missed=%llu",
 		    (unsigned long long)missed);
+		/* "missed" in the text: a sercon proxy then says no more */
 		if (missed > 0)
-			sess_msg_at(s, s->cursor, SP_NOTICE, "%s: %llu bytes "
-			    "printed since the VM arrived were lost before "
-			    "this session", c->label,
-			    (unsigned long long)missed);
+			sess_msg_at(s, s->cursor, SP_NOTICE, "%s: this session "
+			    "missed %llu bytes printed since the VM arrived",
+			    c->label, (unsigned long long)missed);
 	}
 }
 
