@@ -63,8 +63,6 @@ struct sess {
 	long long started_ms, next_ms, deadline_ms;
 	unsigned long long bytes_in;   /* console bytes from the host */
 	unsigned long long hop_in;     /* bytes of any kind on this hop */
-	unsigned long long missed;     /* lost output the host reported and
-	                                * did not explain in a notice yet */
 	uint8_t last;                  /* last byte the user was sent */
 	char old_host[TEXT_HOST_MAX + 1];   /* the host of the last live hop */
 	char told_host[TEXT_HOST_MAX + 1];  /* the last "left" notice named */
@@ -430,7 +428,8 @@ on_status(struct sess *s, char *words)
 		} else if (!strcmp(w, "console=back")) {
 			s->closed_seen = false;
 		} else if (!strncmp(w, "missed=", 7)) {
-			s->missed += strtoull(w + 7, NULL, 10);
+			/* the user is told by the host's own notice, which
+			 * follows; the audit log gets it here */
 			log_info("session entity=%s vm=%s host=%s: %s",
 			    s->p->entity_id, s->p->vm.vm_name, s->p->vm.host,
 			    w);
@@ -450,8 +449,6 @@ on_message(struct sess *s)
 	switch (s->dec.type) {
 	case SP_NOTICE:
 		notice(s, "%s", text);
-		if (strstr(text, "missed") != NULL)
-			s->missed = 0;  /* the host said it itself */
 		break;
 	case SP_STATUS:
 		on_status(s, text);
@@ -518,12 +515,6 @@ from_host(struct sess *s)
 		inlen = 0;
 	memmove(s->from_host.b, in, inlen);
 	s->from_host.len = inlen;
-	if (s->missed > 0 && inlen == 0) {
-		notice(s, "about %llu %s of %s's output were lost",
-		    s->missed >= 10240 ? s->missed / 1024 : s->missed,
-		    s->missed >= 10240 ? "KiB" : "bytes", vm_name(s));
-		s->missed = 0;
-	}
 }
 
 /* ssh has exited (both pipes at EOF): what now. */
