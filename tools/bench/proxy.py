@@ -177,16 +177,18 @@ class Bench:
         self.daemons = []
         self.results = {}
 
-    def accounts(self):
-        """The sercon account gets the installation's login shell for the
-        bench (as sysusers.d makes it; restored by cleanup), the floors an
-        account with /bin/sh."""
+    def floor_account(self):
+        """The floors' account: an ordinary one, with /bin/sh."""
         try:
             pwd.getpwnam(FLOOR_USER)
         except KeyError:
             run(["useradd", "--system", "--no-create-home", "--home-dir", self.dir,
                  "--shell", "/bin/sh", FLOOR_USER])
         run(["usermod", "-p", "*", "-d", self.dir, "-s", "/bin/sh", FLOOR_USER])
+
+    def login_shell(self):
+        """The sercon account gets the installation's login shell for the
+        bench, as sysusers.d makes it (restored by cleanup)."""
         login_shell = self.libexec + "/sercon-login-shell"
         if os.access(login_shell, os.X_OK):
             self.old_shell = self.ent.pw_shell
@@ -206,6 +208,7 @@ class Bench:
 
     def setup(self):
         d = self.dir
+        self.floor_account()
         self.cache = d + "/cache"
         self.console_dir = d + "/console"
         self.lock_dir = d + "/lock"
@@ -573,7 +576,7 @@ def main():
         raise SystemExit("usage: proxy.py PREFIX [--calls=N] [--runs=N]")
     b = Bench(os.path.abspath(args[0]), int(opts.get("calls", 200)), int(opts.get("runs", 15)))
     try:
-        b.accounts()
+        b.login_shell()
         b.setup()
         b.bench_keys()
         b.bench_sessions()
