@@ -862,6 +862,14 @@ mgr_json_keys_end(struct mgr_json_stream *s, char *err, size_t errlen)
 	return mj_end(s, err, errlen);
 }
 
+int
+mgr_json_feeder_feed(void *ctx, const char *buf, size_t len)
+{
+	struct mgr_json_feeder *f = ctx;
+
+	return mgr_json_feed(f->json, buf, len, f->err, sizeof(f->err));
+}
+
 struct mgr_json_stream *
 mgr_json_doc_begin(const char *array0, const char *array1,
     mgr_json_entry_fn entry, void *ctx)

@@ -93,6 +93,15 @@ const struct mgr_json_val *mgr_json_obj_get(const struct mgr_json_obj *o,
 const char *mgr_json_obj_str(const struct mgr_json_obj *o, const char *name);
 void mgr_json_obj_free(struct mgr_json_obj *o);
 
+/* A key list read piece by piece from a callback (http.c's stream,
+ * child.c's): mgr_json_feeder_feed feeds json, keeping the reason it gave
+ * up in err (empty: none). */
+struct mgr_json_feeder {
+	struct mgr_json_stream *json;
+	char err[512];
+};
+int mgr_json_feeder_feed(void *ctx, const char *buf, size_t len);
+
 /* The whole answer at once into out (empty before; emptied again on
  * failure). Same conventions. */
 int mgr_json_keys(const char *buf, size_t len, struct mgr_key_list *out,
