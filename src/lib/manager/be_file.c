@@ -445,22 +445,18 @@ inv_read(const char *text, size_t len, int fd, const char *name,
 	return rc;
 }
 
-int
-inv_stream(const char *path, const struct inv_sink *sink, struct stat *st,
-    size_t *skipped, char *err, size_t errlen)
+/* Opens the inventory at path; st gets its identity. Returns the
+ * descriptor, or -1 with a reason. */
+static int
+inv_open(const char *path, struct stat *st, char *err, size_t errlen)
 {
-	int fd, rc;
+	int fd;
 
-	*skipped = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, st) != 0) {
 		snprintf(err, errlen, "inventory: cannot read %s: %s", path,
 		    strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, st) != 0) {
-		snprintf(err, errlen, "inventory: cannot read %s: %s", path,
-		    strerror(errno));
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	if (S_ISREG(st->st_mode) && (uintmax_t)st->st_size > INV_FILE_MAX) {
@@ -468,6 +464,18 @@ inv_stream(const char *path, const struct inv_sink *sink, struct stat *st,
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+int
+inv_stream(const char *path, const struct inv_sink *sink, struct stat *st,
+    size_t *skipped, char *err, size_t errlen)
+{
+	int fd, rc;
+
+	*skipped = 0;
+	if ((fd = inv_open(path, st, err, errlen)) < 0)
+		return -1;
 	rc = inv_read(NULL, 0, fd, path, sink, skipped, err, errlen);
 	close(fd);
 	return rc;
@@ -549,15 +557,8 @@ inv_load(const char *path, struct inventory *inv, struct stat *st,
 	int fd, rc;
 
 	memset(inv, 0, sizeof(*inv));
-	if (st == NULL)
-		st = &sb;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, st) != 0) {
-		snprintf(err, errlen, "inventory: cannot read %s: %s", path,
-		    strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if ((fd = inv_open(path, st != NULL ? st : &sb, err, errlen)) < 0)
 		return -1;
-	}
 	rc = inv_to_memory(NULL, 0, fd, path, inv, err, errlen);
 	close(fd);
 	return rc;
