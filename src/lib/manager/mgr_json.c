@@ -762,10 +762,12 @@ mgr_json_feed(struct mgr_json_stream *s, const char *buf, size_t len,
 	for (i = 0; i < len; i++, s->pos++) {
 		/* the plain run of a string in one piece: most of the bytes */
 		if (s->st == MJ_CAPTURE && s->in_str && !s->esc) {
-			size_t j = i;
+			const char *q = memchr(buf + i, '"', len - i), *b;
+			size_t j = q != NULL ? (size_t)(q - buf) : len;
 
-			while (j < len && buf[j] != '"' && buf[j] != '\\')
-				j++;
+			/* (memchr: the string's bytes a word at a time) */
+			if ((b = memchr(buf + i, '\\', j - i)) != NULL)
+				j = (size_t)(b - buf);
 			if (j > i) {
 				mj_append_span(s, buf + i, j - i);
 				s->pos += j - i;
