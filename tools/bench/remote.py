@@ -43,7 +43,7 @@ HANG_LOGINS = 11
 CONF = "90-bench-remote.conf"
 WARM_RUNS = 30
 COLD_RUNS = 10
-BACKEND_RUNS = {NKEYS: 5, BIG: 3}
+BACKEND_RUNS = {NKEYS: 5, BIG: 5}
 
 
 def progress(msg):
