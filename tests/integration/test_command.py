@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from conftest import TOOLS
+from conftest import SANITIZE, TOOLS
 from remote_util import (ALICE_ID, BOB_ID, REPO, VM_A, VM_B, VM_C,
                          EchoConsole, bad_key_entries, clear_cache, connect,
                          listing, refused, sercon_ids, ssh, users_and_vms)
@@ -351,3 +351,89 @@ def test_one_bad_entry_locks_nobody_out(cmd, syslog, user_key):
     assert listing(cmd.port, cmd.key("bob")) == {"vm-b": VM_B, "vm-c": VM_C}
     for i in range(1, 6):
         syslog.wait_for(r"manager keys\[%d\] skipped" % i, since=mark)
+
+
+# ---- the key index of 100,000 keys ---------------------------------------------
+
+def big_key_list(n, rng):
+    """n users of one ed25519 key each, with a comment long enough that
+    the key list is over 16 MiB: (users, key_list answer, inventory)."""
+    import base64
+    users = []
+    for i in range(n):
+        blob = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + rng.randbytes(32)
+        users.append(("user-%06d" % i, "user%06d@internal" % i,
+                      "ssh-ed25519 %s user%06d@workstation-%s.example.org" % (
+                          base64.b64encode(blob).decode(), i, "x" * 48)))
+    answer = {"version": 1, "content": "key_list", "keys": [
+        {"entityid": u, "entity": name, "key": k} for u, name, k in users]}
+    inventory = {"users": [{"id": u, "name": name, "keys": [k]}
+                           for u, name, k in users],
+                 "consoles": [{"vm_id": "vm-%d" % i, "vm_name": "vm%d" % i,
+                               "host": "127.0.0.1", "users": [users[i * 7][0]]}
+                              for i in range(n // 10)]}
+    return users, answer, inventory
+
+
+def rusage_run(argv, timeout):
+    """Runs argv under GNU time: (exit status, stdout, stderr, peak RSS in
+    MiB, CPU seconds) of argv and every process it waited for (wait4's
+    usage). Not from this interpreter: a child it spawns counts the
+    interpreter's size, its peak before exec. RSS and CPU are None
+    without /usr/bin/time."""
+    if not os.path.exists("/usr/bin/time"):
+        r = subprocess.run(argv, capture_output=True, timeout=timeout)
+        return r.returncode, r.stdout, r.stderr, None, None
+    r = subprocess.run(["/usr/bin/time", "-f", "usage %M %U %S"] + argv,
+                       capture_output=True, timeout=timeout)
+    lines = r.stderr.decode(errors="replace").splitlines()
+    usage = [l for l in lines if l.startswith("usage ")][-1].split()
+    return (r.returncode, r.stdout, r.stderr, int(usage[1]) / 1024.0,
+            float(usage[2]) + float(usage[3]))
+
+
+@pytest.mark.parametrize("backend", ["command", "file"])
+def test_100k_key_index_streamed(env, backend):
+    """A cold rebuild of the key index at 100,000 keys streams the
+    manager's answer (a key_list answer or an inventory over 16 MiB) into
+    the index, never holding it whole: it is accepted, and the keys helper
+    that rebuilds it (with every process it waits for) stays within
+    32 MiB and well under a second of CPU. Held whole, the inventory took
+    148 MiB and 1.1 s, and a key_list answer over 16 MiB was refused."""
+    import random
+    users, answer, inventory = big_key_list(100000, random.Random(13))
+    path = env.dir + "/big-%s.json" % backend
+    with open(path, "w") as f:
+        json.dump(answer if backend == "command" else inventory, f)
+    assert os.path.getsize(path) > 16 * 1024 * 1024
+    os.chmod(path, 0o644)
+    if backend == "command":
+        env.configure(key_list="/bin/cat " + path)
+    else:
+        env.install.write_conf(CONF, "[proxy]\nbackend = file\ninventory = %s\n"
+                               "timeout = %d\n" % (path, NORMAL_TIMEOUT))
+    probe = users[54321]
+    argv = ["setpriv", "--reuid=sercon", "--regid=sercon", "--init-groups",
+            env.install.libexec + "/sercon-proxy-keys", "sercon"] + \
+        probe[2].split()[:2]
+    index = os.path.join(env.install.cache_dir,
+                         "keys.idx" if backend == "command" else "inventory.idx")
+    try:
+        clear_cache(env.install)
+        rc, out, err, rss, cpu = rusage_run(argv, 60)
+        assert rc == 0, err
+        assert b"--entity-id=%s " % probe[0].encode() in out
+        assert os.path.exists(index)
+        if not SANITIZE and rss is not None:
+            assert rss <= 32, rss
+            assert cpu < 0.8, cpu
+        # then answered from the index, not rebuilt
+        built = os.stat(index).st_mtime_ns
+        rc, out, err, rss, cpu = rusage_run(argv, 60)
+        assert rc == 0 and b"--entity-id=%s " % probe[0].encode() in out, err
+        assert os.stat(index).st_mtime_ns == built
+    finally:
+        env.install.remove_conf(CONF)
+        env.configure()
+        clear_cache(env.install)
+        os.unlink(path)

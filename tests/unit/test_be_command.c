@@ -165,9 +165,19 @@ test_failures(void **state)
 	fails("/bin/sleep 30", "did not finish within 1 s");
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	assert_true(b.tv_sec - a.tv_sec < 5);
-	/* time enough to print 16 MiB even under valgrind */
-	fails_within("/bin/sh -c 'head -c 20000000 /dev/zero'", 20,
-	    "printed more than");
+	/* the key list is read as it comes: over the cap (32 MiB, one
+	 * entry larger than any entry may be), refused as a whole; time
+	 * enough to print it even under valgrind */
+	fails_within("/bin/sh -c 'printf \"{\\\"content\\\":"
+	    "\\\"key_list\\\",\\\"version\\\":1,\\\"keys\\\":[\\\"\"; "
+	    "head -c 40000000 /dev/zero | tr \"\\\\000\" a; "
+	    "printf \"\\\"]}\"'", 20, "printed more than 33554432");
+	/* and a broken answer is refused at once, the program stopped */
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	fails_within("/bin/sh -c 'echo garbage; exec sleep 30'", 10,
+	    "not JSON");
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_true(b.tv_sec - a.tv_sec < 5);
 }
 
 static void

@@ -112,6 +112,18 @@ test_bad_users(void **state)
 	one_bad(ALICE ", {\"id\": \"bob\", \"keys\": [\"" ED_LINE "\"]}", "",
 	    2, 0, 0);
 	one_bad(ALICE ", 42", "", 1, 0, 1);
+	/* an entry that is not valid JSON alone (a repeated field, invalid
+	 * UTF-8, a lone surrogate) is skipped, the others kept: the
+	 * inventory is read entry by entry, as a stream */
+	one_bad(ALICE ", {\"id\": \"bob\", \"id\": \"eve\", \"keys\": [\""
+	    ED2_LINE "\"]}", "", 1, 0, 1);
+	one_bad(ALICE ", {\"id\": \"b\xff\", \"keys\": [\"" ED2_LINE "\"]}",
+	    "", 1, 0, 1);
+	one_bad("{\"id\": \"bob\", \"name\": \"\\ud800\", \"keys\": [\""
+	    ED2_LINE "\"]}, " ALICE, "", 1, 0, 1);
+	/* escapes and other values take the strict reader, same answer */
+	one_bad("{\"id\": \"b\\u006fb\", \"keys\": [\"" ED2_LINE "\"]}, "
+	    ALICE, "", 2, 0, 0);
 }
 
 static void

@@ -9,6 +9,13 @@
 # every process it waited for) at 10,000 and 100,000 keys; and what a login costs while
 # the engine hangs (sshd runs the keys helper twice, then the shell's
 # `list`), for the first login and the ten after it.
+# Then the cold rebuild for each backend at 10k and 100k keys
+# (rebuild_BACKEND_N: wall, peak RSS, CPU), beside the manager's own floor
+# measured the same way in the same run (rebuild_BACKEND_N_floor): file,
+# reading the inventory (cat into a pipe); command, the bare key_list
+# program (cat of a prepared answer into a pipe); engine, the bare fetch
+# (curl POSTing a signed ticket to the test engine). _own is the median wall minus the floor's, _ratio the
+# one over the other.
 # Prints one JSON object {"name": {"median", "min", "max",
 # "unit"}} on stdout, progress on stderr. Run as root; the helper runs as
 # the sercon user when that account exists, as sshd would run it. Times are
@@ -28,7 +35,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "engine"))
 
-from sercon_test_engine import Engine, make_pki  # noqa: E402
+from sercon_test_engine import Engine, make_pki, sign_ticket  # noqa: E402
 
 NKEYS = 10000
 BIG = 100000
@@ -36,6 +43,7 @@ HANG_LOGINS = 11
 CONF = "90-bench-remote.conf"
 WARM_RUNS = 30
 COLD_RUNS = 10
+BACKEND_RUNS = {NKEYS: 5, BIG: 5}
 
 
 def progress(msg):
@@ -127,8 +135,9 @@ class Bench:
         self.probe_name = "user%06d@internal" % probe
         vms = [{"vmid": "bench-vm-1", "vmname": "bench1", "host": "127.0.0.1",
                 "users": [self.probe_id]}]
+        self.engine_fixture = {"users": users, "vms": vms}
         self.engine = Engine(self.work + "/engine-%d" % n, paths,
-                             {"users": users, "vms": vms})
+                             self.engine_fixture)
         self.argv = [self.helper, "sercon", "ssh-ed25519", self.blobs[probe]]
         self.expect = "entity-id=" + self.probe_id
 
@@ -144,7 +153,7 @@ class Bench:
 
     def drop_index(self):
         for f in os.listdir(self.cache):
-            if f.startswith("keys.") or f.startswith("manager."):
+            if f.startswith(("keys.", "manager.", "inventory.")):
                 os.unlink(os.path.join(self.cache, f))
 
     def drop_all(self):
@@ -185,6 +194,106 @@ class Bench:
             raise SystemExit("list failed during the hang (%d): %s" % (
                 r.returncode, r.stderr[-400:]))
         return (time.perf_counter() - t0) * 1000
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f)
+    os.chmod(path, 0o644)
+
+
+class Rebuild:
+    """The cold rebuild of each backend beside the manager's floor, at one
+    number of keys (the engine of b started with them)."""
+
+    def __init__(self, b, paths, n):
+        self.b, self.paths, self.n = b, paths, n
+        fx = b.engine_fixture
+        d = b.work + "/rebuild-%d" % n
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        self.inventory = d + "/inventory.json"
+        write_json(self.inventory, {
+            "users": [{"id": u["id"], "name": u["name"], "keys": u["keys"]}
+                      for u in fx["users"]],
+            "consoles": [{"vm_id": v["vmid"], "vm_name": v["vmname"],
+                          "host": v["host"], "users": v["users"]}
+                         for v in fx["vms"]]})
+        self.keys = d + "/keys.json"
+        write_json(self.keys, {"version": 1, "content": "key_list", "keys": [
+            {"entityid": u["id"], "entity": u["name"], "key": k}
+            for u in fx["users"] for k in u["keys"]]})
+        self.consoles = d + "/consoles.json"
+        write_json(self.consoles, {"version": 1, "content": "console_list",
+                                   "consoles": []})
+        self.ticket = d + "/ticket"
+
+    def configure(self, backend):
+        common = "[general]\ndebug = false\n[proxy]\ntimeout = 30\n" \
+            "cache_ttl = 3600\n"
+        if backend == "engine":
+            self.b.configure(self.paths)
+            return
+        with open(os.path.join(self.b.confd, CONF), "w") as f:
+            if backend == "file":
+                f.write(common + "backend = file\ninventory = %s\n" %
+                        self.inventory)
+            else:
+                f.write(common + "backend = command\nkey_list = /bin/cat %s\n"
+                        "console_list = /bin/cat %s\n" % (self.keys,
+                                                          self.consoles))
+
+    def floor_argv(self, backend):
+        """The manager alone: what the rebuild cannot be faster than. The
+        answer goes through a pipe to a reader that only counts it (wc),
+        as it goes to sercon, never to this interpreter."""
+        if backend in ("file", "command"):
+            path = self.inventory if backend == "file" else self.keys
+            return (["/bin/sh", "-c", '/bin/cat "$1" | /usr/bin/wc -c', "sh",
+                     path], str(os.path.getsize(path)))
+        # a fresh ticket each time (they live seconds)
+        with open(self.ticket, "wb") as f:
+            f.write(sign_ticket(self.paths["ticket"], self.paths["ticket-key"],
+                                json.dumps({"command": "public_keys",
+                                            "version": 1})))
+        os.chmod(self.ticket, 0o644)
+        return (["/usr/bin/curl", "-sS", "-f", "-o", "/dev/null", "-w",
+                 "%{http_code}", "--cacert", self.paths["ca"], "-H",
+                 "Content-Type: text/plain", "--data-binary", "@" + self.ticket,
+                 self.b.engine.url + "services/vmconsole-proxy"], "200")
+
+    def measure(self, backend, out):
+        runs = BACKEND_RUNS[self.n]
+        label = "rebuild_%s_%s" % (backend, "100k" if self.n == BIG else "10k")
+        self.configure(backend)
+        floor, floor_rss = [], []
+        for _ in range(runs):
+            argv, expect = self.floor_argv(backend)
+            t, r, _ = timed_rss(argv, expect, self.b.run_as)
+            floor.append(t)
+            floor_rss.append(r)
+        ms, rss, cpu = self.b.cold(runs)
+        own = statistics.median(ms) - statistics.median(floor)
+        ratio = statistics.median(ms) / max(statistics.median(floor), 0.01)
+        progress("%s: %.0f ms (floor %.0f ms: +%.0f ms, %.1fx), %.1f MiB, "
+                 "%.0f ms CPU" % (label, statistics.median(ms),
+                                  statistics.median(floor), own, ratio,
+                                  statistics.median(rss),
+                                  statistics.median(cpu)))
+        out[label] = summary(ms)
+        out[label + "_rss"] = rss_summary(rss)
+        out[label + "_cpu"] = summary(cpu)
+        out[label + "_floor"] = summary(floor)
+        out[label + "_floor_rss"] = rss_summary(floor_rss)
+        out[label + "_own"] = {"median": round(own, 2), "unit": "ms"}
+        out[label + "_ratio"] = {"median": round(ratio, 2), "unit": "x"}
+
+
+def rebuilds(b, paths, n, out):
+    r = Rebuild(b, paths, n)
+    for backend in ("file", "command", "engine"):
+        b.drop_all()
+        r.measure(backend, out)
 
 
 def main():
@@ -246,6 +355,10 @@ def main():
         out["login_engine_hung_first"] = summary(logins[:1])
         out["login_engine_hung_next10"] = summary(logins[1:])
 
+        b.engine.control("normal")
+        b.drop_all()
+        rebuilds(b, paths, NKEYS, out)
+
         progress("making %d keys" % BIG)
         b.drop_all()
         b.start(BIG, paths)
@@ -254,6 +367,7 @@ def main():
         out["keys_helper_cold_100k"] = summary(big)
         out["index_rebuild_peak_rss_100k"] = rss_summary(big_rss)
         out["index_rebuild_cpu_100k"] = summary(big_cpu)
+        rebuilds(b, paths, BIG, out)
         print(json.dumps(out))
     finally:
         try:

@@ -17,6 +17,10 @@
 #include "core/mtime.h"
 #include "core/xmalloc.h"
 
+/* What one read takes from the pipe: a pipe's default capacity, so that
+ * a large answer costs a few hundred reads rather than thousands. */
+#define CHILD_CHUNK 65536
+
 void
 child_result_free(struct child_result *res)
 {
@@ -34,10 +38,54 @@ child_status(int wstatus)
 	return 255;
 }
 
+/* Reads what the child printed: into res->out, or to out when set.
+ * Returns the bytes read, 0 at the end, -1 (errno) on an error. */
+static ssize_t
+child_read(int fd, size_t out_cap, int (*out)(void *, const char *, size_t),
+    void *ctx, struct child_result *res, size_t *cap)
+{
+	char chunk[CHILD_CHUNK];
+	ssize_t r;
+
+	if (out != NULL) {
+		if ((r = read(fd, chunk, sizeof(chunk))) <= 0)
+			return r;
+		if (res->out_len + (size_t)r > out_cap)
+			r = (ssize_t)(out_cap - res->out_len + 1);
+		else if (out(ctx, chunk, (size_t)r) != 0)
+			res->stopped = 1;
+		res->out_len += (size_t)r;
+		return r;
+	}
+	if (res->out_len + CHILD_CHUNK + 1 > *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16384;
+
+		if (ncap < res->out_len + CHILD_CHUNK + 1)
+			ncap = res->out_len + CHILD_CHUNK + 1;
+		if (ncap > out_cap + CHILD_CHUNK + 1)
+			ncap = out_cap + CHILD_CHUNK + 1;
+		res->out = xreallocarray(res->out, ncap, 1);
+		*cap = ncap;
+	}
+	if ((r = read(fd, res->out + res->out_len, CHILD_CHUNK)) > 0)
+		res->out_len += (size_t)r;
+	return r;
+}
+
 int
 child_run(char *const argv[], char *const envp[], int timeout_ms,
     size_t out_cap, int quiet_stderr, struct child_result *res, char *err,
     size_t errlen)
+{
+	return child_run_stream(argv, envp, timeout_ms, out_cap, quiet_stderr,
+	    NULL, NULL, res, err, errlen);
+}
+
+int
+child_run_stream(char *const argv[], char *const envp[], int timeout_ms,
+    size_t out_cap, int quiet_stderr,
+    int (*out)(void *ctx, const char *buf, size_t len), void *ctx,
+    struct child_result *res, char *err, size_t errlen)
 {
 	static char *const min_env[] = {
 		"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C", NULL
@@ -105,22 +153,13 @@ child_run(char *const argv[], char *const envp[], int timeout_ms,
 			break;
 		}
 		if (pfd.revents != 0) {
-			ssize_t r;
+			ssize_t r = child_read(outp[0], out_cap, out, ctx, res,
+			    &cap);
 
-			if (res->out_len + 4096 + 1 > cap) {
-				size_t ncap = cap ? cap * 2 : 16384;
-
-				if (ncap > out_cap + 4096 + 1)
-					ncap = out_cap + 4096 + 1;
-				res->out = xreallocarray(res->out, ncap, 1);
-				cap = ncap;
-			}
-			r = read(outp[0], res->out + res->out_len, 4096);
 			if (r < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (r <= 0)
+			if (r <= 0 || res->stopped)
 				break;
-			res->out_len += (size_t)r;
 			if (res->out_len > out_cap) {
 				res->truncated = 1;
 				res->out_len = out_cap;
@@ -128,7 +167,7 @@ child_run(char *const argv[], char *const envp[], int timeout_ms,
 			}
 		}
 	}
-	if (res->timed_out || res->truncated)
+	if (res->timed_out || res->truncated || res->stopped)
 		kill(-pid, SIGKILL);
 	close(outp[0]);
 	/* The pipe closed, but the child may linger: it gets the rest of its
@@ -153,11 +192,12 @@ child_run(char *const argv[], char *const envp[], int timeout_ms,
 		}
 	}
 	/* Descendants may outlive the child in its group. */
-	if (res->timed_out || res->truncated)
+	if (res->timed_out || res->truncated || res->stopped)
 		kill(-pid, SIGKILL);
 	res->status = child_status(wstatus);
 	if (res->out == NULL)
-		res->out = xmalloc(1);
-	res->out[res->out_len] = '\0';
+		res->out = xcalloc(1, 1);       /* streamed: "" */
+	else
+		res->out[res->out_len] = '\0';
 	return 0;
 }

@@ -11,6 +11,8 @@ struct child_result {
 	int status;        /* exit status, or 128 + signal */
 	int timed_out;     /* killed for exceeding the time limit */
 	int truncated;     /* output exceeded the cap (the child was killed) */
+	int stopped;       /* the stream callback refused the output (the
+	                    * child was killed) */
 };
 
 /* argv[0] is a path (no PATH search). stdin is /dev/null; stderr is
@@ -21,6 +23,15 @@ struct child_result {
 int child_run(char *const argv[], char *const envp[], int timeout_ms,
     size_t out_cap, int quiet_stderr, struct child_result *res, char *err,
     size_t errlen);
+/* child_run, with the output handed to out piece by piece as it comes
+ * rather than collected (res->out is then "", out_len the bytes read), so
+ * that a large answer is never held whole. out returns 0, or -1 to stop
+ * (the child is killed, res->stopped set). out_cap still bounds the
+ * whole. */
+int child_run_stream(char *const argv[], char *const envp[], int timeout_ms,
+    size_t out_cap, int quiet_stderr,
+    int (*out)(void *ctx, const char *buf, size_t len), void *ctx,
+    struct child_result *res, char *err, size_t errlen);
 void child_result_free(struct child_result *res);
 
 #endif

@@ -2,7 +2,8 @@
  * console_list are argv templates (ovirt-vmconsole README.API v1): split
  * like a shell command line but never given to a shell, placeholders
  * substituted word by word, run with child_run under a time limit and an
- * output cap; the output is read by mgr_json.c. */
+ * output cap; the output is read by mgr_json.c, the key list as it comes
+ * (streamed into the key index, never held whole). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 #include "core/text.h"
 
 #define BE_COMMAND_OUT_MAX (16 * 1024 * 1024)
+/* the key list is streamed, never held whole: the engine's larger bound
+ * (100k ed25519 keys with their comments come close to 16 MiB) */
+#define BE_COMMAND_KEYS_MAX (32 * 1024 * 1024)
 
 struct be_subst {
 	const char *name;
@@ -125,29 +129,35 @@ be_command_argv(const char *what, const char *template,
 	return argv;
 }
 
-/* Runs the filled-in template; on success res holds what it printed. */
+/* Runs the filled-in template; on success res holds what it printed, or
+ * with st, what it printed went to st's reader as it came. */
 static int
 be_command_run(const struct sercon_config *cfg, const char *what,
     const char *template, const struct be_subst *subst,
-    struct child_result *res, char *err, size_t errlen)
+    struct mgr_json_feeder *st, struct child_result *res, char *err,
+    size_t errlen)
 {
 	char **argv, why[256];
 	int argc, rc = -1;
+	size_t cap = st != NULL ? BE_COMMAND_KEYS_MAX : BE_COMMAND_OUT_MAX;
 
 	memset(res, 0, sizeof(*res));
 	if ((argv = be_command_argv(what, template, subst, &argc, err,
 	    errlen)) == NULL)
 		return -1;
 	log_debug("command: running %s %s", what, argv[0]);
-	if (child_run(argv, NULL, cfg->timeout * 1000,
-	    BE_COMMAND_OUT_MAX, 1, res, why, sizeof(why)) != 0)
+	if (child_run_stream(argv, NULL, cfg->timeout * 1000, cap, 1,
+	    st != NULL ? mgr_json_feeder_feed : NULL, st, res, why,
+	    sizeof(why)) != 0)
 		snprintf(err, errlen, "%s: %s", what, why);
+	else if (res->stopped)
+		snprintf(err, errlen, "%s: %s", what, st->err);
 	else if (res->timed_out)
 		snprintf(err, errlen, "%s %s did not finish within %d s", what,
 		    argv[0], cfg->timeout);
 	else if (res->truncated)
-		snprintf(err, errlen, "%s %s printed more than %d bytes", what,
-		    argv[0], BE_COMMAND_OUT_MAX);
+		snprintf(err, errlen, "%s %s printed more than %zu bytes", what,
+		    argv[0], cap);
 	else if (res->status != 0)
 		snprintf(err, errlen, "%s %s exited with status %d", what,
 		    argv[0], res->status);
@@ -174,7 +184,7 @@ be_command_keys(const struct sercon_config *cfg, const char *type,
     const char *blob, const struct mgr_key_sink *sink, char *err,
     size_t errlen)
 {
-	struct mgr_json_stream *js;
+	struct mgr_json_feeder st;
 	struct child_result res;
 	char *fp = NULL;
 	int rc;
@@ -192,19 +202,17 @@ be_command_keys(const struct sercon_config *cfg, const char *type,
 			{ NULL, NULL },
 		};
 
+		memset(&st, 0, sizeof(st));
+		st.json = mgr_json_keys_begin(sink);
 		rc = be_command_run(cfg, "key_list", cfg->key_list, subst,
-		    &res, err, errlen);
+		    &st, &res, err, errlen);
 	}
 	free(fp);
-	if (rc != 0)
+	if (rc != 0) {
+		mgr_json_free(st.json);
 		return -1;
-	js = mgr_json_keys_begin(sink);
-	if (mgr_json_feed(js, res.out, res.out_len, err, errlen) != 0) {
-		mgr_json_free(js);
-		rc = -1;
-	} else
-		rc = mgr_json_keys_end(js, err, errlen);
-	if (rc != 0)
+	}
+	if ((rc = mgr_json_keys_end(st.json, err, errlen)) != 0)
 		be_command_prefix("key_list", err, errlen);
 	child_result_free(&res);
 	return rc;
@@ -229,7 +237,7 @@ be_command_consoles(const struct sercon_config *cfg, const char *entity_id,
 		};
 
 		rc = be_command_run(cfg, "console_list", cfg->console_list,
-		    subst, &res, err, errlen);
+		    subst, NULL, &res, err, errlen);
 	}
 	if (rc != 0)
 		return -1;

@@ -44,25 +44,11 @@ be_engine_explain(long status, char *err, size_t errlen)
 	    "key, and that the clocks agree", why);
 }
 
-/* The stream of a key list reply, for http.c. */
-struct be_engine_stream {
-	struct mgr_json_stream *json;
-	char err[512];
-};
-
-static int
-be_engine_feed(void *ctx, const char *buf, size_t len)
-{
-	struct be_engine_stream *st = ctx;
-
-	return mgr_json_feed(st->json, buf, len, st->err, sizeof(st->err));
-}
-
 /* Asks the engine: user_id NULL for the key list (streamed into st),
  * else that user's consoles. On success reply holds the 200 answer. */
 static int
 be_engine_call(const struct sercon_config *cfg, const char *user_id,
-    struct be_engine_stream *st, struct http_reply *reply, char *err,
+    struct mgr_json_feeder *st, struct http_reply *reply, char *err,
     size_t errlen)
 {
 	struct ticket_signer *signer = NULL;
@@ -97,7 +83,7 @@ be_engine_call(const struct sercon_config *cfg, const char *user_id,
 	req.timeout = cfg->timeout;
 	req.reply_max = st != NULL ? BE_ENGINE_KEYS_MAX : HTTP_REPLY_MAX;
 	if (st != NULL) {
-		req.stream = be_engine_feed;
+		req.stream = mgr_json_feeder_feed;
 		req.stream_ctx = st;
 	}
 	log_debug("engine: POST %s (%s)", url, data);
@@ -119,7 +105,7 @@ be_engine_keys(const struct sercon_config *cfg, const char *type,
     const char *blob, const struct mgr_key_sink *sink, char *err,
     size_t errlen)
 {
-	struct be_engine_stream st;
+	struct mgr_json_feeder st;
 	struct http_reply reply;
 
 	(void)type;             /* the engine always lists every key */

@@ -1,99 +1,214 @@
-/* be_file.c: backend "file", the inventory JSON of docs/design.md
- * (jansson). Validation is strict and local to each entry: an unknown or
- * ill-typed field, or an invalid key, skips that entry or key (logged with
- * the file, the entry and the field) and the rest of the inventory keeps
- * working. A key listed for two users is kept for both: the dispatcher
- * (manager.c) then refuses it for both, whichever comes first. */
+/* be_file.c: backend "file", the inventory JSON of docs/design.md, read
+ * as a stream (mgr_json.c's scanner finds each entry, which is read alone):
+ * a key index is built from an inventory of any size without holding it
+ * whole. Validation is strict and local to each entry: an unknown or
+ * ill-typed field, an invalid key or an entry that is not valid JSON skips
+ * that entry or key (logged with the file, the entry and the field) and
+ * the rest of the inventory keeps working. A key listed for two users is
+ * kept for both: the dispatcher (manager.c) then refuses it for both,
+ * whichever comes first. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <jansson.h>
+#include <unistd.h>
 
 #include "core/xmalloc.h"
-#include "core/file.h"
 #include "core/log.h"
-#include "manager/inventory.h"
 #include "core/sshkey.h"
 #include "core/text.h"
+#include "manager/inventory.h"
+#include "manager/keyindex.h"
+#include "manager/mgr_json.h"
 
 /* Far beyond any real inventory; a bound on what a mistake can cost. */
 #define INV_FILE_MAX ((size_t)1 << 30)
+#define INV_CHUNK (256 * 1024)
+
+/* The user ids seen so far, to skip a user whose id repeats another's: an
+ * open-addressing set of offsets into one arena of the ids (a few bytes an
+ * id, where a jansson object would spend a hundred). */
+struct inv_ids {
+	uint32_t *slot;         /* 0: empty, else arena offset + 1 */
+	size_t cap, n;
+	char *arena;
+	size_t alen, acap;
+};
+
+static size_t
+ids_home(const struct inv_ids *s, const char *id)
+{
+	return (size_t)kidx_hash(id, strlen(id)) & (s->cap - 1);
+}
+
+static void
+ids_grow(struct inv_ids *s)
+{
+	uint32_t *old = s->slot;
+	size_t oldcap = s->cap, i, j;
+
+	s->cap = s->cap ? s->cap * 2 : 1024;
+	s->slot = xcalloc(s->cap, sizeof(*s->slot));
+	for (i = 0; i < oldcap; i++) {
+		if (old[i] == 0)
+			continue;
+		for (j = ids_home(s, s->arena + old[i] - 1); s->slot[j] != 0;
+		    j = (j + 1) & (s->cap - 1))
+			;
+		s->slot[j] = old[i];
+	}
+	free(old);
+}
+
+/* Adds id; false when it was there already. */
+static bool
+ids_add(struct inv_ids *s, const char *id)
+{
+	size_t len = strlen(id) + 1, i;
+
+	if ((s->n + 1) * 2 > s->cap)
+		ids_grow(s);
+	for (i = ids_home(s, id); s->slot[i] != 0; i = (i + 1) & (s->cap - 1))
+		if (!strcmp(s->arena + s->slot[i] - 1, id))
+			return false;
+	if (s->alen + len > s->acap) {
+		s->acap = (s->alen + len) * 2;
+		s->arena = xreallocarray(s->arena, s->acap, 1);
+	}
+	memcpy(s->arena + s->alen, id, len);
+	s->slot[i] = (uint32_t)s->alen + 1;
+	s->alen += len;
+	s->n++;
+	return true;
+}
 
 struct inv_ctx {
 	const char *file;
-	struct inventory *inv;
-	json_t *seen_ids;       /* user ids already taken (a hash set) */
+	const struct inv_sink *sink;
+	size_t skipped;
+	struct inv_ids ids;
+	struct mgr_json_obj obj;        /* the entry being read */
+	const char **users;             /* a console's, borrowed from obj */
+	size_t capusers;
+	bool sink_failed;
+	char sink_err[256];
+	/* the entry being read, named in messages only when one is logged */
+	const char *list, *idfield;
+	size_t i;
+	const struct mgr_json_obj *o;
+	char label[128];
 };
 
-/* "users[3] (alice)" for messages; the id is escaped by the logger. */
-static void
-entry_label(char *buf, size_t len, const char *list, size_t i, json_t *obj,
-    const char *idfield)
+/* "users[3] (id 'alice')" for messages; the id is escaped by the logger. */
+static const char *
+entry_label(struct inv_ctx *c)
 {
-	json_t *id = json_object_get(obj, idfield);
+	const char *id = c->o != NULL ? mgr_json_obj_str(c->o, c->idfield) :
+	    NULL;
 
-	if (json_is_string(id))
-		snprintf(buf, len, "%s[%zu] (%s '%.64s')", list, i, idfield,
-		    json_string_value(id));
+	if (id != NULL)
+		snprintf(c->label, sizeof(c->label), "%s[%zu] (%s '%.64s')",
+		    c->list, c->i, c->idfield, id);
 	else
-		snprintf(buf, len, "%s[%zu]", list, i);
+		snprintf(c->label, sizeof(c->label), "%s[%zu]", c->list, c->i);
+	return c->label;
 }
 
 static void
-skip(struct inv_ctx *c, const char *entry, const char *fmt, const char *field)
+skip_entry(struct inv_ctx *c, const char *why)
 {
-	log_error("inventory %s: %s: skipped: field '%s' %s", c->file, entry,
-	    field, fmt);
-	c->inv->skipped++;
+	log_error("inventory %s: %s: skipped: %s", c->file, entry_label(c),
+	    why);
+	c->skipped++;
+}
+
+static void
+skip(struct inv_ctx *c, const char *fmt, const char *field)
+{
+	log_error("inventory %s: %s: skipped: field '%s' %s", c->file,
+	    entry_label(c), field, fmt);
+	c->skipped++;
+}
+
+/* A key of the entry skipped. */
+static void
+skip_key(struct inv_ctx *c, size_t j, const char *why)
+{
+	log_error("inventory %s: %s: keys[%zu] skipped: %s", c->file,
+	    entry_label(c), j, why);
+	c->skipped++;
 }
 
 static int
-known_fields(struct inv_ctx *c, const char *entry, json_t *obj,
+known_fields(struct inv_ctx *c, const struct mgr_json_obj *obj,
     const char *const *names)
 {
-	const char *k;
-	json_t *v;
-	size_t i;
+	size_t i, j;
 
-	json_object_foreach(obj, k, v) {
+	for (j = 0; j < obj->n; j++) {
 		for (i = 0; names[i] != NULL; i++)
-			if (!strcmp(names[i], k))
+			if (!strcmp(names[i], obj->name[j]))
 				break;
 		if (names[i] == NULL) {
-			skip(c, entry, "is unknown", k);
+			skip(c, "is unknown", obj->name[j]);
 			return -1;
 		}
 	}
 	return 0;
 }
 
+/* A string without NUL bytes. */
+static bool
+plain_string(const struct mgr_json_val *v)
+{
+	return v->kind == MJV_STRING && strlen(v->s) == v->len;
+}
+
 /* A required (or optional, when *out may stay NULL) string field checked
  * with valid(). */
 static int
-str_field(struct inv_ctx *c, const char *entry, json_t *obj, const char *name,
+str_field(struct inv_ctx *c, const struct mgr_json_obj *o, const char *name,
     bool required, bool (*valid)(const char *), const char **out)
 {
-	json_t *v = json_object_get(obj, name);
+	const struct mgr_json_val *v = mgr_json_obj_get(o, name);
 
 	*out = NULL;
 	if (v == NULL) {
 		if (!required)
 			return 0;
-		skip(c, entry, "is missing", name);
+		skip(c, "is missing", name);
 		return -1;
 	}
-	if (!json_is_string(v)) {
-		skip(c, entry, "is not a string", name);
+	if (v->kind != MJV_STRING) {
+		skip(c, "is not a string", name);
 		return -1;
 	}
-	if (strlen(json_string_value(v)) != json_string_length(v) ||
-	    !valid(json_string_value(v))) {
-		skip(c, entry, "has an invalid value", name);
+	if (!plain_string(v) || !valid(v->s)) {
+		skip(c, "has an invalid value", name);
 		return -1;
 	}
-	*out = json_string_value(v);
+	*out = v->s;
 	return 0;
+}
+
+/* A required array field. */
+static const struct mgr_json_val *
+array_field(struct inv_ctx *c, const struct mgr_json_obj *o,
+    const char *name)
+{
+	const struct mgr_json_val *v = mgr_json_obj_get(o, name);
+
+	if (v == NULL) {
+		skip(c, "is missing", name);
+		return NULL;
+	}
+	if (v->kind != MJV_ARRAY) {
+		skip(c, "is not an array", name);
+		return NULL;
+	}
+	return v;
 }
 
 static bool
@@ -103,106 +218,270 @@ valid_id_not_everyone(const char *s)
 }
 
 static void
-parse_user(struct inv_ctx *c, json_t *u, size_t i)
+user_key(struct inv_ctx *c, size_t j, const char *id, const char *name,
+    const struct mgr_json_val *v)
 {
-	static const char *const fields[] = { "id", "name", "keys", NULL };
-	char entry[128], err[160];
-	const char *id, *name;
-	json_t *keys, *k;
-	size_t j;
+	struct mgr_key k;
+	char err[160], *type, *blob;
 
-	entry_label(entry, sizeof(entry), "users", i, u, "id");
-	if (!json_is_object(u)) {
-		log_error("inventory %s: %s: skipped: not an object", c->file,
-		    entry);
-		c->inv->skipped++;
+	if (!plain_string(v)) {
+		skip_key(c, j, "not a string");
 		return;
 	}
-	if (known_fields(c, entry, u, fields) != 0 ||
-	    str_field(c, entry, u, "id", true, valid_id_not_everyone,
-	    &id) != 0 ||
-	    str_field(c, entry, u, "name", false, text_valid_entity_name,
-	    &name) != 0)
+	if (sshkey_parse_line(v->s, &type, &blob, err, sizeof(err)) != 0) {
+		skip_key(c, j, err);
+		return;
+	}
+	/* the key was checked by sshkey_parse_line */
+	if (mgr_key_check_owner(id, name, err, sizeof(err)) != 0)
+		skip_key(c, j, err);
+	else {
+		k.entity_id = (char *)id;
+		k.entity = (char *)name;
+		k.type = type;
+		k.blob = blob;
+		if (!c->sink_failed && c->sink->keys.add(c->sink->keys.ctx, &k,
+		    c->sink_err, sizeof(c->sink_err)) != 0)
+			c->sink_failed = true;
+	}
+	free(type);
+	free(blob);
+}
+
+/* The entry o (NULL: not an object) is named by idfield in messages and
+ * has only the fields named. */
+static int
+entry_start(struct inv_ctx *c, const struct mgr_json_obj *o,
+    const char *idfield, const char *const *fields)
+{
+	c->idfield = idfield;
+	c->o = o;
+	if (o == NULL) {
+		skip_entry(c, "not an object");
+		return -1;
+	}
+	return known_fields(c, o, fields);
+}
+
+static void
+parse_user(struct inv_ctx *c, const struct mgr_json_obj *u)
+{
+	static const char *const fields[] = { "id", "name", "keys", NULL };
+	const struct mgr_json_val *keys;
+	const char *id, *name;
+	size_t j;
+
+	if (entry_start(c, u, "id", fields) != 0 ||
+	    str_field(c, u, "id", true, valid_id_not_everyone, &id) != 0 ||
+	    str_field(c, u, "name", false, text_valid_entity_name,
+	    &name) != 0 ||
+	    (keys = array_field(c, u, "keys")) == NULL)
 		return;
 	if (name == NULL)
 		name = id;
-	keys = json_object_get(u, "keys");
-	if (keys == NULL) {
-		skip(c, entry, "is missing", "keys");
+	if (!ids_add(&c->ids, id)) {
+		skip(c, "repeats another user's id", "id");
 		return;
 	}
-	if (!json_is_array(keys)) {
-		skip(c, entry, "is not an array", "keys");
-		return;
-	}
-	if (json_object_get(c->seen_ids, id) != NULL) {
-		skip(c, entry, "repeats another user's id", "id");
-		return;
-	}
-	if (json_object_set_new(c->seen_ids, id, json_true()) != 0)
-		abort();
-	json_array_foreach(keys, j, k) {
-		char *type, *blob;
-
-		if (!json_is_string(k) ||
-		    strlen(json_string_value(k)) != json_string_length(k)) {
-			log_error("inventory %s: %s: keys[%zu] skipped: not a "
-			    "string", c->file, entry, j);
-			c->inv->skipped++;
-			continue;
-		}
-		if (sshkey_parse_line(json_string_value(k), &type, &blob, err,
-		    sizeof(err)) != 0) {
-			log_error("inventory %s: %s: keys[%zu] skipped: %s",
-			    c->file, entry, j, err);
-			c->inv->skipped++;
-			continue;
-		}
-		if (mgr_key_list_add(&c->inv->keys, id, name, type,
-		    blob, err, sizeof(err)) != 0) {
-			log_error("inventory %s: %s: keys[%zu] skipped: %s",
-			    c->file, entry, j, err);
-			c->inv->skipped++;
-		}
-		free(type);
-		free(blob);
-	}
+	for (j = 0; j < keys->n; j++)
+		user_key(c, j, id, name, &u->elems[keys->first + j]);
 }
 
-static bool
-valid_user_ref(const char *s)
+static void
+parse_console(struct inv_ctx *c, const struct mgr_json_obj *o)
 {
-	return text_valid_entity_id(s);
-}
-
-static int
-console_users(struct inv_ctx *c, const char *entry, json_t *users,
-    struct inv_console *ic)
-{
-	json_t *u;
+	static const char *const fields[] = { "vm_id", "vm_name", "host",
+	    "console", "users", NULL };
+	const struct mgr_json_val *users;
+	struct mgr_console_list one = { NULL, 0, 0 };
+	const char *vm_id, *vm_name, *host, *console;
+	char sock[TEXT_NAME_MAX + 8], err[160];
 	size_t j;
 
-	if (users == NULL) {
-		skip(c, entry, "is missing", "users");
-		return -1;
-	}
-	if (!json_is_array(users)) {
-		skip(c, entry, "is not an array", "users");
-		return -1;
-	}
-	ic->users = xcalloc(json_array_size(users) + 1, sizeof(char *));
-	json_array_foreach(users, j, u) {
-		const char *s = json_string_value(u);
-
-		if (s == NULL || strlen(s) != json_string_length(u) ||
-		    !valid_user_ref(s)) {
-			skip(c, entry, "has an invalid element", "users");
-			return -1;
+	if (entry_start(c, o, "vm_id", fields) != 0 ||
+	    str_field(c, o, "vm_id", true, text_valid_entity_id,
+	    &vm_id) != 0 ||
+	    str_field(c, o, "vm_name", true, text_valid_vm_name,
+	    &vm_name) != 0 ||
+	    str_field(c, o, "host", true, text_valid_host, &host) != 0 ||
+	    str_field(c, o, "console", false, text_valid_console,
+	    &console) != 0)
+		return;
+	if (console == NULL) {
+		snprintf(sock, sizeof(sock), "%s.sock", vm_id);
+		if (!text_valid_console(sock)) {
+			skip(c, "is missing and vm_id is no file name",
+			    "console");
+			return;
 		}
-		ic->users[ic->nusers++] = xstrdup(s);
+		console = sock;
 	}
-	return 0;
+	if ((users = array_field(c, o, "users")) == NULL)
+		return;
+	c->users = mgr_grow(c->users, &c->capusers, users->n,
+	    sizeof(*c->users));
+	for (j = 0; j < users->n; j++) {
+		const struct mgr_json_val *u = &o->elems[users->first + j];
+
+		if (!plain_string(u) || !text_valid_entity_id(u->s)) {
+			skip(c, "has an invalid element", "users");
+			return;
+		}
+		c->users[j] = u->s;
+	}
+	/* checked as every console record is */
+	if (mgr_console_list_add(&one, vm_id, vm_name, host, console, err,
+	    sizeof(err)) != 0) {
+		skip_entry(c, err);
+		return;
+	}
+	c->sink->console(c->sink->ctx, &one.v[0], c->users, users->n);
+	mgr_console_list_free(&one);
 }
+
+/* One entry of "users" (array 0) or "consoles" (array 1), raw. */
+static void
+inv_entry(void *ctx, int array, size_t i, char *buf, size_t len)
+{
+	struct inv_ctx *c = ctx;
+	char why[200];
+	int rc;
+
+	c->list = array == 0 ? "users" : "consoles";
+	c->i = i;
+	c->o = NULL;
+	if (buf == NULL) {
+		snprintf(why, sizeof(why), "larger than %d bytes",
+		    MGR_JSON_ENTRY_MAX);
+		skip_entry(c, why);
+		return;
+	}
+	/* a \u0000 is read, then refused by the field's check */
+	rc = mgr_json_obj_read(&c->obj, buf, len, MGR_JSON_NUL, why,
+	    sizeof(why));
+	if (rc < 0) {
+		skip_entry(c, why);
+		return;
+	}
+	if (array == 0)
+		parse_user(c, rc == 0 ? &c->obj : NULL);
+	else
+		parse_console(c, rc == 0 ? &c->obj : NULL);
+}
+
+static void
+inv_ctx_free(struct inv_ctx *c)
+{
+	free(c->ids.slot);
+	free(c->ids.arena);
+	free(c->users);
+	mgr_json_obj_free(&c->obj);
+}
+
+/* Feeds the inventory to the stream piece by piece: from text, or from
+ * fd when text is NULL. */
+static int
+inv_feed(struct mgr_json_stream *js, const char *text, size_t len, int fd,
+    const char *name, char *err, size_t errlen)
+{
+	char *buf, why[256];
+	ssize_t r;
+	size_t total = 0;
+
+	if (text != NULL)
+		return mgr_json_feed(js, text, len, err, errlen);
+	buf = xmalloc(INV_CHUNK);
+	for (;;) {
+		if ((r = read(fd, buf, INV_CHUNK)) < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "cannot read %s: %s", name,
+			    strerror(errno));
+			break;
+		}
+		if (r == 0) {
+			free(buf);
+			return 0;
+		}
+		if ((total += (size_t)r) > INV_FILE_MAX) {
+			snprintf(err, errlen, "%s is too large", name);
+			break;
+		}
+		if (mgr_json_feed(js, buf, (size_t)r, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s", why);
+			break;
+		}
+	}
+	free(buf);
+	return -1;
+}
+
+/* The inventory in text (len bytes), or read from fd, into sink. */
+static int
+inv_read(const char *text, size_t len, int fd, const char *name,
+    const struct inv_sink *sink, size_t *skipped, char *err, size_t errlen)
+{
+	struct inv_ctx c;
+	struct mgr_json_stream *js;
+	char why[256];
+	int rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	c.file = name;
+	c.sink = sink;
+	js = mgr_json_doc_begin("users", "consoles", inv_entry, &c);
+	if (inv_feed(js, text, len, fd, name, why, sizeof(why)) != 0)
+		mgr_json_free(js);
+	else if (mgr_json_doc_end(js, why, sizeof(why)) == 0)
+		rc = 0;
+	if (rc != 0)
+		snprintf(err, errlen, "inventory %s: %s", name, why);
+	else if (c.sink_failed) {
+		snprintf(err, errlen, "inventory %s: %s", name, c.sink_err);
+		rc = -1;
+	}
+	*skipped = c.skipped;
+	inv_ctx_free(&c);
+	return rc;
+}
+
+/* Opens the inventory at path; st gets its identity. Returns the
+ * descriptor, or -1 with a reason. */
+static int
+inv_open(const char *path, struct stat *st, char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, st) != 0) {
+		snprintf(err, errlen, "inventory: cannot read %s: %s", path,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (S_ISREG(st->st_mode) && (uintmax_t)st->st_size > INV_FILE_MAX) {
+		snprintf(err, errlen, "inventory: %s is too large", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+inv_stream(const char *path, const struct inv_sink *sink, struct stat *st,
+    size_t *skipped, char *err, size_t errlen)
+{
+	int fd, rc;
+
+	*skipped = 0;
+	if ((fd = inv_open(path, st, err, errlen)) < 0)
+		return -1;
+	rc = inv_read(NULL, 0, fd, path, sink, skipped, err, errlen);
+	close(fd);
+	return rc;
+}
+
+/* ---- the inventory in memory (no key index) -------------------------- */
 
 static void
 inv_console_free(struct inv_console *ic)
@@ -219,133 +498,69 @@ inv_console_free(struct inv_console *ic)
 	memset(ic, 0, sizeof(*ic));
 }
 
-static void
-parse_console(struct inv_ctx *c, json_t *o, size_t i)
+static int
+mem_key(void *ctx, const struct mgr_key *k, char *err, size_t errlen)
 {
-	static const char *const fields[] = { "vm_id", "vm_name", "host",
-	    "console", "users", NULL };
-	struct inventory *inv = c->inv;
-	struct inv_console ic;
-	struct mgr_console_list one = { NULL, 0, 0 };
-	const char *vm_id, *vm_name, *host, *console;
-	char entry[128], sock[TEXT_NAME_MAX + 8], err[160];
+	struct inventory *inv = ctx;
 
-	memset(&ic, 0, sizeof(ic));
-	entry_label(entry, sizeof(entry), "consoles", i, o, "vm_id");
-	if (!json_is_object(o)) {
-		log_error("inventory %s: %s: skipped: not an object", c->file,
-		    entry);
-		inv->skipped++;
-		return;
-	}
-	if (known_fields(c, entry, o, fields) != 0 ||
-	    str_field(c, entry, o, "vm_id", true, text_valid_entity_id,
-	    &vm_id) != 0 ||
-	    str_field(c, entry, o, "vm_name", true, text_valid_vm_name,
-	    &vm_name) != 0 ||
-	    str_field(c, entry, o, "host", true, text_valid_host, &host) != 0 ||
-	    str_field(c, entry, o, "console", false, text_valid_console,
-	    &console) != 0)
-		return;
-	if (console == NULL) {
-		snprintf(sock, sizeof(sock), "%s.sock", vm_id);
-		if (!text_valid_console(sock)) {
-			skip(c, entry, "is missing and vm_id is no file name",
-			    "console");
-			return;
-		}
-		console = sock;
-	}
-	if (mgr_console_list_add(&one, vm_id, vm_name, host, console, err,
-	    sizeof(err)) != 0) {
-		log_error("inventory %s: %s: skipped: %s", c->file, entry, err);
-		inv->skipped++;
-		return;
-	}
-	ic.c = one.v[0];
-	free(one.v);
-	if (console_users(c, entry, json_object_get(o, "users"), &ic) != 0) {
-		inv_console_free(&ic);
-		return;
-	}
+	return mgr_key_list_add(&inv->keys, k->entity_id, k->entity, k->type,
+	    k->blob, err, errlen);
+}
+
+static void
+mem_console(void *ctx, const struct mgr_console *c,
+    const char *const *users, size_t nusers)
+{
+	struct inventory *inv = ctx;
+	struct inv_console *ic;
+	size_t i;
+
 	inv->consoles = mgr_grow(inv->consoles, &inv->cap, inv->nconsoles,
 	    sizeof(*inv->consoles));
-	inv->consoles[inv->nconsoles++] = ic;
+	ic = &inv->consoles[inv->nconsoles++];
+	ic->c.vm_id = xstrdup(c->vm_id);
+	ic->c.vm_name = xstrdup(c->vm_name);
+	ic->c.host = xstrdup(c->host);
+	ic->c.console = xstrdup(c->console);
+	ic->users = xcalloc(nusers + 1, sizeof(char *));
+	for (i = 0; i < nusers; i++)
+		ic->users[i] = xstrdup(users[i]);
+	ic->nusers = nusers;
+}
+
+static int
+inv_to_memory(const char *text, size_t len, int fd, const char *name,
+    struct inventory *inv, char *err, size_t errlen)
+{
+	struct inv_sink sink = { { mem_key, inv }, mem_console, inv };
+	int rc;
+
+	memset(inv, 0, sizeof(*inv));
+	rc = inv_read(text, len, fd, name, &sink, &inv->skipped, err, errlen);
+	if (rc != 0)
+		inv_free(inv);
+	return rc;
 }
 
 int
 inv_parse(const char *text, size_t len, const char *name,
     struct inventory *inv, char *err, size_t errlen)
 {
-	static const char *const fields[] = { "users", "consoles", NULL };
-	struct inv_ctx c = { name, inv, NULL };
-	json_error_t jerr;
-	json_t *root, *users, *consoles, *v;
-	const char *k;
-	size_t i;
-
-	memset(inv, 0, sizeof(*inv));
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
-	    &jerr);
-	if (root == NULL) {
-		snprintf(err, errlen, "inventory %s:%d: %s", name, jerr.line,
-		    jerr.text);
-		return -1;
-	}
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "inventory %s: not a JSON object", name);
-		goto fail;
-	}
-	json_object_foreach(root, k, v) {
-		for (i = 0; fields[i] != NULL; i++)
-			if (!strcmp(fields[i], k))
-				break;
-		if (fields[i] == NULL) {
-			snprintf(err, errlen, "inventory %s: field '%.40s' is "
-			    "unknown", name, k);
-			goto fail;
-		}
-	}
-	users = json_object_get(root, "users");
-	consoles = json_object_get(root, "consoles");
-	if ((users != NULL && !json_is_array(users)) ||
-	    (consoles != NULL && !json_is_array(consoles))) {
-		snprintf(err, errlen, "inventory %s: field '%s' is not an "
-		    "array", name, users != NULL && !json_is_array(users) ?
-		    "users" : "consoles");
-		goto fail;
-	}
-	if ((c.seen_ids = json_object()) == NULL)
-		abort();
-	json_array_foreach(users, i, v)
-		parse_user(&c, v, i);
-	json_array_foreach(consoles, i, v)
-		parse_console(&c, v, i);
-	json_decref(c.seen_ids);
-	json_decref(root);
-	return 0;
-fail:
-	json_decref(root);
-	inv_free(inv);
-	return -1;
+	return inv_to_memory(text, len, -1, name, inv, err, errlen);
 }
 
 int
 inv_load(const char *path, struct inventory *inv, struct stat *st,
     char *err, size_t errlen)
 {
-	char *buf, why[512];
-	size_t len;
-	int rc;
+	struct stat sb;
+	int fd, rc;
 
 	memset(inv, 0, sizeof(*inv));
-	if (file_read(path, INV_FILE_MAX, 0, &buf, &len, st, why,
-	    sizeof(why)) != 0) {
-		snprintf(err, errlen, "inventory: %s", why);
+	if ((fd = inv_open(path, st != NULL ? st : &sb, err, errlen)) < 0)
 		return -1;
-	}
-	rc = inv_parse(buf, len, path, inv, err, errlen);
-	free(buf);
+	rc = inv_to_memory(NULL, 0, fd, path, inv, err, errlen);
+	close(fd);
 	return rc;
 }
 

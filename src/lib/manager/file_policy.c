@@ -78,27 +78,51 @@ file_index_current(const char *path, const struct kidx_source *want)
 	return NULL;
 }
 
-/* Writes the index of inv, read from the file whose identity is st. */
+static void
+index_console(void *ctx, const struct mgr_console *c,
+    const char *const *users, size_t nusers)
+{
+	struct kidx_writer *w = ctx;
+	size_t i, n = kidx_writer_console(w, c);
+
+	for (i = 0; i < nusers; i++)
+		kidx_writer_grant(w, users[i], n);
+}
+
+/* Streams the inventory into a new index at path, then opens it into
+ * *kp: the inventory is never held whole. Returns 0, -1 when the
+ * inventory is unusable, -2 when the index cannot be written (with a
+ * reason). */
 static int
-file_index_write(const struct sercon_config *cfg, const char *path,
-    const struct inventory *inv, const struct stat *st, char *err,
-    size_t errlen)
+file_index_build(const struct sercon_config *cfg, const char *path,
+    struct kidx **kp, char *err, size_t errlen)
 {
 	struct kidx_source src;
 	struct kidx_writer *w;
-	size_t i, j, c;
+	struct inv_sink sink;
+	struct stat st;
+	size_t nkeys, skipped;
 
-	file_source(cfg, st, &src);
+	memset(&src, 0, sizeof(src));
 	if ((w = kidx_writer_open(path, &src, true, err, errlen)) == NULL)
+		return -2;
+	sink.keys = kidx_writer_sink(w);
+	sink.console = index_console;
+	sink.ctx = w;
+	if (inv_stream(cfg->inventory, &sink, &st, &skipped, err,
+	    errlen) != 0) {
+		kidx_writer_abort(w);
 		return -1;
-	for (i = 0; i < inv->keys.n; i++)
-		kidx_writer_key(w, &inv->keys.v[i]);
-	for (i = 0; i < inv->nconsoles; i++) {
-		c = kidx_writer_console(w, &inv->consoles[i].c);
-		for (j = 0; j < inv->consoles[i].nusers; j++)
-			kidx_writer_grant(w, inv->consoles[i].users[j], c);
 	}
-	return kidx_writer_commit(w, err, errlen);
+	file_source(cfg, &st, &src);
+	kidx_writer_source(w, &src);
+	nkeys = kidx_writer_nkeys(w);
+	if (kidx_writer_commit(w, err, errlen) != 0 ||
+	    kidx_open(path, kp, err, errlen) != KIDX_OK)
+		return -2;
+	log_info("key index rebuilt from %s: %zu keys, %zu entries skipped",
+	    cfg->inventory, nkeys, skipped);
+	return 0;
 }
 
 /* The file backend's answer: from the index when it is current (rebuilt
@@ -110,8 +134,8 @@ file_open(const struct sercon_config *cfg, bool rebuild, struct kidx **kp,
 {
 	char path[PATH_MAX];
 	struct kidx_source want;
-	struct stat st, st_read;
-	int lock = -1;
+	struct stat st;
+	int lock = -1, rc;
 	bool indexed = cdir_path(cfg, FILE_INDEX, path, sizeof(path)) == 0;
 
 	*kp = NULL;
@@ -145,24 +169,16 @@ file_open(const struct sercon_config *cfg, bool rebuild, struct kidx **kp,
 	    NULL) {
 		cdir_unlock(lock);           /* another process rebuilt it */
 		return 0;
-	}
-	if (inv_load(cfg->inventory, inv, &st_read, err, errlen) != 0) {
+	} else {
+		rc = file_index_build(cfg, path, kp, err, errlen);
 		cdir_unlock(lock);
+		if (rc != -2)
+			return rc;  /* the index, or an unusable inventory */
+		log_warn("cannot write the key index: %s", err);
+	}
+	if (inv_load(cfg->inventory, inv, NULL, err, errlen) != 0)
 		return -1;
-	}
 	*have_inv = true;
-	if (lock >= 0) {
-		char werr[256];
-
-		if (file_index_write(cfg, path, inv, &st_read, werr,
-		    sizeof(werr)) != 0)
-			log_warn("cannot write the key index: %s", werr);
-		else
-			log_info("key index rebuilt from %s: %zu keys, %zu "
-			    "consoles, %zu entries skipped", cfg->inventory,
-			    inv->keys.n, inv->nconsoles, inv->skipped);
-		cdir_unlock(lock);
-	}
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* inventory.h: the inventory file of backend "file" (docs/design.md),
- * parsed and validated in full. be_file.c implements it; file_policy.c
+ * validated entry by entry, streamed (into the key index) or held in
+ * memory (without a cache_dir). be_file.c implements it; file_policy.c
  * builds the key index from it. */
 #ifndef SERCON_INVENTORY_H
 #define SERCON_INVENTORY_H
@@ -22,6 +23,23 @@ struct inventory {
 	size_t nconsoles, cap;
 	size_t skipped;                    /* entries and keys left out */
 };
+
+/* Where a streamed inventory goes: each valid key (keys.add, as a key
+ * list is streamed), each valid console with the entity ids (or
+ * SERCON_EVERYONE) it is granted to, borrowed for the call. */
+struct inv_sink {
+	struct mgr_key_sink keys;
+	void (*console)(void *ctx, const struct mgr_console *c,
+	    const char *const *users, size_t nusers);
+	void *ctx;
+};
+
+/* Reads the inventory at path into sink as a stream, never holding it
+ * whole; st gets the identity of the file read, *skipped the entries and
+ * keys left out. Same conventions as inv_parse; what the sink got is
+ * provisional until it returned 0. */
+int inv_stream(const char *path, const struct inv_sink *sink, struct stat *st,
+    size_t *skipped, char *err, size_t errlen);
 
 /* Parses inventory text; name is the file name used in messages. Invalid
  * entries and keys are skipped and logged (one line each, naming the file,

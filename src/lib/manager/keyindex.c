@@ -261,6 +261,12 @@ kidx_writer_grant(struct kidx_writer *w, const char *entity_id,
 	g->console = (uint32_t)console;
 }
 
+void
+kidx_writer_source(struct kidx_writer *w, const struct kidx_source *src)
+{
+	w->src = *src;
+}
+
 size_t
 kidx_writer_nkeys(const struct kidx_writer *w)
 {

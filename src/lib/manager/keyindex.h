@@ -50,6 +50,9 @@ struct mgr_key_sink kidx_writer_sink(struct kidx_writer *w);
 size_t kidx_writer_console(struct kidx_writer *w, const struct mgr_console *c);
 void kidx_writer_grant(struct kidx_writer *w, const char *entity_id,
     size_t console);
+/* What the index is built from, when known only once the writing has
+ * begun (an inventory read as it is written). */
+void kidx_writer_source(struct kidx_writer *w, const struct kidx_source *src);
 size_t kidx_writer_nkeys(const struct kidx_writer *w);
 int kidx_writer_commit(struct kidx_writer *w, char *err, size_t errlen);
 void kidx_writer_abort(struct kidx_writer *w);
