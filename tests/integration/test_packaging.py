@@ -461,6 +461,40 @@ def test_selinux_module_links_into_a_full_policy(selinux_policy):
         assert rule, "no type_transition %s %s:%s %s" % (src, tgt, cls, new)
 
 
+# What `semanage port -a` runs (policycoreutils' seobject), pointed at the
+# scratch store instead of the machine's.
+SEMANAGE_PORT = """
+import sys, semanage
+semanage.semanage_set_root(sys.argv[1])
+import sepolicy
+sepolicy.policy(sys.argv[2])
+import seobject
+ports = seobject.portRecords("default")
+ports.set_reload(False)
+for arg in sys.argv[4:]:
+    typ, port = arg.split(":")
+    getattr(ports, sys.argv[3])(*((port, "tcp", "s0", typ) if sys.argv[3] == "add" else (port, "tcp")))
+"""
+
+
+def test_selinux_rpm_labels_its_ports(selinux_policy, rpms):
+    """The sercon-selinux scriptlets' `semanage port` lines, run by the
+    same library semanage uses against the store holding the module: the
+    types are port types semanage accepts, and the ports get them."""
+    scripts = run(["rpm", "-qp", "--scripts", rpms["rpms"]["sercon-selinux"]]).stdout
+    added = re.findall(r"semanage port -a -t (\S+) -p tcp (\d+)", scripts)
+    assert sorted(t for t, _ in added) == ["sercon_host_port_t", "sercon_proxy_port_t"], scripts
+    root = selinux_policy["policy"].split("/etc/selinux/")[0]
+    args = ["%s:%s" % a for a in added]
+    run(["/usr/bin/python3", "-c", SEMANAGE_PORT, root, selinux_policy["policy"], "add"] + args)
+    for typ, port in added:
+        out = run(["seinfo", selinux_policy["policy"], "--portcon", port]).stdout
+        assert re.search(r"portcon tcp %s system_u:object_r:%s:s0" % (port, typ), out), out
+    run(["/usr/bin/python3", "-c", SEMANAGE_PORT, root, selinux_policy["policy"], "delete"] + args)
+    for typ, port in added:
+        assert typ not in run(["seinfo", selinux_policy["policy"], "--portcon", port]).stdout
+
+
 # The type each installed path must have (first match wins).
 SELINUX_FILE_TYPES = [
     (r"/usr/libexec/sercon/sercon-proxy-(keys|fetch)", "sercon_keys_exec_t"),
