@@ -420,6 +420,9 @@ SELINUX_ALLOWED = [
     ("init_t", "sercon_consoled_t", "process2", "nnp_transition"),
     ("sercon_consoled_t", "sercon_consoled_exec_t", "file", "entrypoint"),
     ("sercon_consoled_t", "sercon_console_t", "dir", "watch"),
+    # lock_dir: IN_CLOSE_NOWRITE needs watch_reads too.
+    ("sercon_consoled_t", "sercon_var_run_t", "dir", "watch"),
+    ("sercon_consoled_t", "sercon_var_run_t", "dir", "watch_reads"),
     ("sercon_consoled_t", "sercon_console_t", "sock_file", "write"),
     ("sercon_consoled_t", "svirt_t", "unix_stream_socket", "connectto"),
     ("sercon_consoled_t", "sercon_var_run_t", "sock_file", "create"),
