@@ -383,19 +383,19 @@ class PolicyRules:
     enable it."""
 
     def __init__(self, path):
-        import setools
-        self.policy = setools.SELinuxPolicy(path)
+        st = pytest.importorskip("setools", reason="python3-setools is not installed")
+        self.policy = st.SELinuxPolicy(path)
         bools = {b.name: b.state for b in self.policy.bools()}
         self.allow = {}
         self.trans = set()
         for r in self.policy.terules():
             src, tgt, cls = str(r.source), str(r.target), str(r.tclass)
-            if r.ruletype == setools.TERuletype.type_transition:
+            if r.ruletype == st.TERuletype.type_transition:
                 self.trans.add((src, tgt, cls, str(r.default)))
-            elif r.ruletype == setools.TERuletype.allow:
+            elif r.ruletype == st.TERuletype.allow:
                 try:
                     on = r.conditional.evaluate(**bools) == r.conditional_block
-                except setools.exception.RuleNotConditional:
+                except st.exception.RuleNotConditional:
                     on = True
                 self.allow.setdefault(cls, []).append(
                     (src, tgt, {str(x) for x in r.perms}, on))
