@@ -2,8 +2,9 @@
 # the `make dist` tarball (pkg_util.py): the .deb (Debian's debhelper) and
 # the RPM (rpmbuild -ba --nodeps), their contents, modes, conffiles and
 # maintainer scripts, lintian, the file lists of both side by side, the
-# SELinux module compiled with the reference policy's devel Makefile, the
-# firewalld services, and a --with-user build installed to a DESTDIR.
+# SELinux module compiled with the reference policy's devel Makefile and
+# linked into a full reference policy (its rules and file contexts queried
+# statically: no SELinux kernel here), the firewalld services, and a --with-user build installed to a DESTDIR.
 
 import os
 import re
@@ -319,30 +320,267 @@ def test_rpm_builds_and_matches_the_deb(deb, rpms):
     assert "semanage port -a -t sercon_host_port_t -p tcp 2223" in scripts
 
 
-def test_selinux_module_compiles(tmp_path):
+SELINUX_DEVEL = "/usr/share/selinux/devel/Makefile"
+# Debian's reference policy (selinux-policy-default), as its postinst built
+# the store: the module is linked against a copy of it.
+SELINUX_STORE = "/var/lib/selinux/default"
+
+
+@pytest.fixture(scope="module")
+def selinux_module(tmp_path_factory):
+    """sercon.pp built from the tree with the reference policy's devel
+    Makefile (Debian's selinux-policy-dev)."""
+    if not os.path.exists(SELINUX_DEVEL):
+        pytest.skip("selinux-policy-dev is not installed")
+    d = tmp_path_factory.mktemp("selinux-module")
+    for f in ("sercon.te", "sercon.fc", "sercon.if"):
+        shutil.copy(os.path.join(REPO, "packaging/selinux", f), d)
+    r = subprocess.run(["make", "-f", SELINUX_DEVEL, "sercon.pp"], cwd=d,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return d / "sercon.pp"
+
+
+@pytest.fixture(scope="module")
+def selinux_policy(selinux_module, tmp_path_factory):
+    """The module installed (semodule -i) into a scratch copy of a full
+    policy store, as %selinux_modules_install does on RHEL: linking fails on
+    any type, attribute or class it names that the policy lacks. Returns the
+    kernel policy and the file_contexts semodule wrote there."""
+    missing = [t for t in ("semodule", "seinfo", "selabel_lookup")
+               if shutil.which(t) is None]
+    if missing or not os.path.isdir(SELINUX_STORE):
+        pytest.skip("needs Debian's selinux-policy-default, policycoreutils, "
+                    "selinux-utils and setools (missing: %s)"
+                    % (", ".join(missing) or SELINUX_STORE))
+    root = tmp_path_factory.mktemp("selinux-root")
+    os.makedirs(root / "var/lib/selinux")
+    shutil.copytree(SELINUX_STORE, root / "var/lib/selinux/default", symlinks=True)
+    shutil.copytree("/etc/selinux", root / "etc/selinux", symlinks=True)
+    r = subprocess.run(["semodule", "-p", str(root), "-s", "default", "-n",
+                        "-i", str(selinux_module)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    pol = root / "etc/selinux/default/policy"
+    return {"policy": str(pol / sorted(os.listdir(pol))[-1]),
+            "fc": str(root / "etc/selinux/default/contexts/files/file_contexts")}
+
+
+def test_selinux_module_compiles(selinux_module):
     """The module builds against the installed reference policy (Debian's
     selinux-policy-dev): syntax, every interface it calls and every type it
     requires. Loading and enforcing it needs an SELinux kernel: not here."""
-    makefile = "/usr/share/selinux/devel/Makefile"
-    if not os.path.exists(makefile):
-        pytest.skip("selinux-policy-dev is not installed")
-    for f in ("sercon.te", "sercon.fc", "sercon.if"):
-        shutil.copy(os.path.join(REPO, "packaging/selinux", f), tmp_path)
-    r = subprocess.run(["make", "-f", makefile, "sercon.pp"], cwd=tmp_path,
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr
-    pp = tmp_path / "sercon.pp"
-    assert pp.stat().st_size > 1000
-    data = pp.read_bytes()
+    data = selinux_module.read_bytes()
     for t in (b"sercon_proxy_port_t", b"sercon_host_port_t", b"sercon_keys_t",
               b"sercon_consoled_t", b"sercon_console_t", b"sercon_cache_t"):
         assert t in data, t
-    # The file contexts name the paths a /usr build installs.
-    with open(os.path.join(REPO, "packaging/selinux/sercon.fc")) as f:
-        fc = f.read()
-    for path in ("/usr/libexec/sercon/sercon-proxy-keys", "/etc/pki/sercon",
-                 "/var/cache/sercon", "/run/sercon/console"):
-        assert path in fc, path
+
+
+class PolicyRules:
+    """The kernel policy's allow and type_transition rules, read once with
+    setools (what sesearch uses; one sesearch per query takes seconds).
+    A type matches a rule through any attribute it has; an allow rule under
+    a boolean counts as given only if the policy's default booleans
+    enable it."""
+
+    def __init__(self, path):
+        st = pytest.importorskip("setools", reason="python3-setools is not installed")
+        self.policy = st.SELinuxPolicy(path)
+        bools = {b.name: b.state for b in self.policy.bools()}
+        self.allow = {}
+        self.trans = set()
+        for r in self.policy.terules():
+            src, tgt, cls = str(r.source), str(r.target), str(r.tclass)
+            if r.ruletype == st.TERuletype.type_transition:
+                self.trans.add((src, tgt, cls, str(r.default)))
+            elif r.ruletype == st.TERuletype.allow:
+                try:
+                    on = r.conditional.evaluate(**bools) == r.conditional_block
+                except st.exception.RuleNotConditional:
+                    on = True
+                self.allow.setdefault(cls, []).append(
+                    (src, tgt, {str(x) for x in r.perms}, on))
+
+    def names(self, t):
+        return {t} | {str(a) for a in self.policy.lookup_type(t).attributes()}
+
+    def allowed(self, src, tgt, cls, perm, only_enabled=True):
+        s, t = self.names(src), self.names(tgt)
+        return any(rs in s and rt in t and perm in perms and (on or not only_enabled)
+                   for rs, rt, perms, on in self.allow.get(cls, ()))
+
+    def transition(self, src, tgt, cls, new):
+        s, t = self.names(src), self.names(tgt)
+        return any(rs in s and rt in t and rc == cls and rn == new
+                   for rs, rt, rc, rn in self.trans)
+
+
+# What the policy must allow (source, target, class, permission), with the
+# attributes the types belong to: the design in sercon.te, seen from the
+# daemons' side.
+SELINUX_ALLOWED = [
+    # The sshd instances on their ports; the proxy's outward ssh.
+    ("sshd_t", "sercon_proxy_port_t", "tcp_socket", "name_bind"),
+    ("sshd_t", "sercon_host_port_t", "tcp_socket", "name_bind"),
+    ("sshd_t", "sercon_host_port_t", "tcp_socket", "name_connect"),
+    ("sshd_t", "sercon_conf_t", "file", "read"),
+    ("sshd_t", "sshd_key_t", "file", "read"),
+    # systemd starts them under NoNewPrivileges.
+    ("init_t", "sshd_t", "process2", "nnp_transition"),
+    # The keys helper, a domain of its own, run by sshd under NoNewPrivileges.
+    ("sshd_t", "sercon_keys_exec_t", "file", "execute"),
+    ("sshd_t", "sercon_keys_t", "process", "transition"),
+    ("sshd_t", "sercon_keys_t", "process2", "nnp_transition"),
+    ("sercon_keys_t", "sercon_keys_exec_t", "file", "entrypoint"),
+    ("sercon_keys_t", "sshd_t", "fifo_file", "write"),
+    ("sercon_keys_t", "sercon_conf_t", "file", "read"),
+    ("sercon_keys_t", "sercon_cache_t", "file", "write"),
+    ("sercon_keys_t", "http_port_t", "tcp_socket", "name_connect"),
+    # The sessions stay in sshd_t (a non-root sshd sets no exec context):
+    # the account's shell and home, the helpers, ssh outward, the cache.
+    ("sshd_t", "shell_exec_t", "file", "execute_no_trans"),
+    ("sshd_t", "bin_t", "file", "execute_no_trans"),
+    ("sshd_t", "ssh_exec_t", "file", "execute_no_trans"),
+    ("sshd_t", "sercon_var_lib_t", "dir", "search"),
+    ("sshd_t", "sercon_cache_t", "file", "write"),
+    # The host shell: attached by sercon-consoled, or direct to the VM's
+    # socket; its lock and recording.
+    ("sshd_t", "sercon_var_run_t", "sock_file", "write"),
+    ("sshd_t", "sercon_consoled_t", "unix_stream_socket", "connectto"),
+    ("sshd_t", "sercon_console_t", "sock_file", "write"),
+    ("sshd_t", "svirt_t", "unix_stream_socket", "connectto"),
+    ("sshd_t", "sercon_var_run_t", "file", "create"),
+    ("sshd_t", "sercon_log_t", "file", "create"),
+    # sercon-consoled: started by systemd, watches console_dir, connects to
+    # the VMs, listens for the host shells, records.
+    ("init_t", "sercon_consoled_t", "process2", "nnp_transition"),
+    ("sercon_consoled_t", "sercon_consoled_exec_t", "file", "entrypoint"),
+    ("sercon_consoled_t", "sercon_console_t", "dir", "watch"),
+    # lock_dir: IN_CLOSE_NOWRITE needs watch_reads too.
+    ("sercon_consoled_t", "sercon_var_run_t", "dir", "watch"),
+    ("sercon_consoled_t", "sercon_var_run_t", "dir", "watch_reads"),
+    ("sercon_consoled_t", "sercon_console_t", "sock_file", "write"),
+    ("sercon_consoled_t", "svirt_t", "unix_stream_socket", "connectto"),
+    ("sercon_consoled_t", "sercon_var_run_t", "sock_file", "create"),
+    ("sercon_consoled_t", "sercon_var_run_t", "file", "create"),
+    ("sercon_consoled_t", "sercon_log_t", "file", "create"),
+    # libvirt (or qemu) binds the consoles in console_dir.
+    ("virtd_t", "sercon_console_t", "sock_file", "create"),
+    ("svirt_t", "sercon_console_t", "sock_file", "create"),
+]
+
+SELINUX_DENIED = [
+    # The private keys are sshd's alone.
+    ("sercon_keys_t", "sshd_key_t", "file", "read"),
+    ("sercon_consoled_t", "sshd_key_t", "file", "read"),
+    # sercon-consoled runs nothing; the keys helper writes no console.
+    ("sercon_consoled_t", "shell_exec_t", "file", "execute"),
+    ("sercon_keys_t", "sercon_console_t", "sock_file", "write"),
+]
+
+
+def test_selinux_module_links_into_a_full_policy(selinux_policy):
+    """Installed into Debian's reference policy, the module gives the
+    accesses sercon.te describes, and none of those it must not (not even
+    under a boolean). This is the policy's text, not its enforcement (no
+    SELinux kernel here)."""
+    pol = PolicyRules(selinux_policy["policy"])
+    ports = {str(t) for t in pol.policy.lookup_typeattr("port_type").expand()}
+    assert {"sercon_proxy_port_t", "sercon_host_port_t"} <= ports
+    missing = [r for r in SELINUX_ALLOWED if not pol.allowed(*r)]
+    assert not missing, ("not allowed", missing)
+    extra = [r for r in SELINUX_DENIED if pol.allowed(*r, only_enabled=False)]
+    assert not extra, ("allowed", extra)
+    # The transitions themselves, and recordings made in /var/log.
+    for rule in (("sshd_t", "sercon_keys_exec_t", "process", "sercon_keys_t"),
+                 ("init_t", "sercon_consoled_exec_t", "process", "sercon_consoled_t"),
+                 ("sercon_consoled_t", "var_log_t", "file", "sercon_log_t")):
+        assert pol.transition(*rule), ("no type_transition", rule)
+
+
+# What `semanage port -a` runs (policycoreutils' seobject), pointed at the
+# scratch store instead of the machine's.
+SEMANAGE_PORT = """
+import sys, semanage
+semanage.semanage_set_root(sys.argv[1])
+import sepolicy
+sepolicy.policy(sys.argv[2])
+import seobject
+ports = seobject.portRecords("default")
+ports.set_reload(False)
+for arg in sys.argv[4:]:
+    typ, port = arg.split(":")
+    getattr(ports, sys.argv[3])(*((port, "tcp", "s0", typ) if sys.argv[3] == "add" else (port, "tcp")))
+"""
+
+
+def test_selinux_rpm_labels_its_ports(selinux_policy, rpms):
+    """The sercon-selinux scriptlets' `semanage port` lines, run by the
+    same library semanage uses against the store holding the module: the
+    types are port types semanage accepts, and the ports get them."""
+    scripts = run(["rpm", "-qp", "--scripts", rpms["rpms"]["sercon-selinux"]]).stdout
+    added = re.findall(r"semanage port -a -t (\S+) -p tcp (\d+)", scripts)
+    assert sorted(t for t, _ in added) == ["sercon_host_port_t", "sercon_proxy_port_t"], scripts
+    root = selinux_policy["policy"].split("/etc/selinux/")[0]
+    args = ["%s:%s" % a for a in added]
+    run(["/usr/bin/python3", "-c", SEMANAGE_PORT, root, selinux_policy["policy"], "add"] + args)
+    for typ, port in added:
+        out = run(["seinfo", selinux_policy["policy"], "--portcon", port]).stdout
+        assert re.search(r"portcon tcp %s system_u:object_r:%s:s0" % (port, typ), out), out
+    run(["/usr/bin/python3", "-c", SEMANAGE_PORT, root, selinux_policy["policy"], "delete"] + args)
+    for typ, port in added:
+        assert typ not in run(["seinfo", selinux_policy["policy"], "--portcon", port]).stdout
+
+
+# The type each installed path must have (first match wins).
+SELINUX_FILE_TYPES = [
+    (r"/usr/libexec/sercon/sercon-proxy-(keys|fetch)", "sercon_keys_exec_t"),
+    (r"/usr/libexec/sercon/sercon-consoled", "sercon_consoled_exec_t"),
+    (r"/usr/libexec/sercon/.*", "bin_t"),
+    (r"/usr/sbin/.*", "bin_t"),
+    (r"/(usr/share|etc)/sercon(/.*)?", "sercon_conf_t"),
+    (r"/etc/pki/sercon/(ca|[^/]*-ssh_(host|user)_key)", "sshd_key_t"),
+    (r"/etc/pki/sercon(/.*)?", "sercon_conf_t"),
+    (r"(/var)?/run/sercon/console(/.*)?", "sercon_console_t"),
+    (r"(/var)?/run/sercon(/.*)?", "sercon_var_run_t"),
+    (r"/var/cache/sercon(/.*)?", "sercon_cache_t"),
+    (r"/var/log/sercon(/.*)?", "sercon_log_t"),
+    (r"/var/lib/sercon(/.*)?", "sercon_var_lib_t"),
+]
+
+
+def test_selinux_file_contexts_match_the_rpm(selinux_policy, rpms, tmp_path):
+    """Every path the RPM installs, or its tmpfiles.d makes, or sercon-setup
+    writes (the keys its sshd_config and ssh_config name), gets the type
+    sercon.te gives it, looked up in the file_contexts semodule compiled,
+    with the RHEL paths (/usr/libexec, /run, /var/lib, /etc/pki)."""
+    paths = set(run(["rpm", "-qlp", rpms["rpms"]["sercon"]]).stdout.split())
+    run(["sh", "-c", "rpm2cpio %s | cpio -idm --quiet" % rpms["rpms"]["sercon"]], cwd=tmp_path)
+    with open(tmp_path / "usr/lib/tmpfiles.d/sercon.conf") as f:
+        made = [l.split()[1] for l in f if l.startswith("d ")]
+    assert "/run/sercon/console" in made and "/var/lib/sercon" in made
+    paths.update(made)
+    paths.update(p.replace("/run/", "/var/run/") for p in made if p.startswith("/run/"))
+    for conf in ("usr/share/sercon/proxy/sshd_config", "usr/share/sercon/host/sshd_config",
+                 "usr/share/sercon/proxy/ssh_config"):
+        with open(tmp_path / conf) as f:
+            keys = re.findall(r"^\s*(?:HostKey|IdentityFile)\s+(\S+)", f.read(), re.M)
+        assert keys, conf
+        paths.update(keys)
+    paths.update(["/etc/pki/sercon/ca", "/etc/pki/sercon/ca.pub",
+                  "/etc/pki/sercon/known_hosts", "/run/sercon/console/x.sock",
+                  "/run/sercon/consoled/consoled.sock", "/run/sercon/lock/x.lock",
+                  "/var/log/sercon/consoles/x.log", "/var/cache/sercon/x"])
+    checked = 0
+    for path in sorted(paths):
+        want = next((t for rx, t in SELINUX_FILE_TYPES if re.fullmatch(rx, path)), None)
+        if want is None:
+            continue
+        got = run(["selabel_lookup", "-b", "file", "-f", selinux_policy["fc"],
+                   "-k", path]).stdout.split()[-1]
+        assert got.split(":")[2] == want, (path, got, want)
+        checked += 1
+    assert checked > 30, checked
 
 
 def test_firewalld_services(deb, rpms):
