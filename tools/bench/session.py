@@ -10,8 +10,6 @@
 #             by a stub: `cat` (an echo) or a byte source. The floor is the
 #             same stub on the pty itself, as the ssh child was before the
 #             session data path (it wrote straight to the user's pty).
-#             A bare relay (socat, 16 KiB reads, pipes) between the pty
-#             and the stub is the floor of any process in the path.
 #             Raw mode ([proxy] host_protocol = raw) and framed mode
 #             (= sercon, --proto=1). cat is a faithful framed echo host:
 #             the proxy's hello comes back as a hello, its window size as
@@ -43,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import host  # noqa: E402
 
-HOWS = ("direct", "relay", "raw", "framed")
+HOWS = ("direct", "raw", "framed")
 RTT_N = 2000            # round trips per mode and run, interleaved
 WARM = 50
 ECHO_ROUNDS = 8         # rounds of ECHO_BYTES per mode, interleaved
@@ -193,14 +191,9 @@ class Isolated:
         return [sys.executable, path, str(SOURCE_BYTES)]
 
     def start(self, how, stub):
-        """how: direct (the stub on the pty), relay (a bare read/write
-        loop between them: socat with pipes and 16 KiB reads, the cost of
-        any process in the path), raw or framed."""
+        """how: direct (the stub on the pty), raw or framed."""
         if how == "direct":
             return Term(self.stub_argv(stub), self.env)
-        if how == "relay":
-            return Term(["/usr/bin/socat", "-b", "16384", "STDIO",
-                         "EXEC:%s,pipes" % " ".join(self.stub_argv(stub))], self.env)
         with open(self.conf, "w") as f:
             f.write("[general]\ndebug = false\nlog_socket = %s/no-log.sock\n"
                     "[proxy]\nhost_protocol = %s\nescape = ~\n" % (
@@ -228,8 +221,7 @@ class Isolated:
         samples in turn (direct, raw, framed, direct, ...), so that the
         load of a shared machine falls on each alike."""
         res = {k: {h: [] for h in HOWS} for k in
-               ("rtt", "p90", "echo", "source", "echo_ratio", "source_ratio",
-                "echo_relay", "source_relay")}
+               ("rtt", "p90", "echo", "source", "echo_ratio", "source_ratio")}
         for i in range(runs):
             terms = {}
             try:
@@ -266,10 +258,6 @@ class Isolated:
                     [d / t for t, d in zip(echo[how], echo["direct"])]))
                 res["source_ratio"][how].append(statistics.median(
                     [d / t for t, d in zip(src[how], src["direct"])]))
-                res["echo_relay"][how].append(statistics.median(
-                    [r / t for t, r in zip(echo[how], echo["relay"])]))
-                res["source_relay"][how].append(statistics.median(
-                    [r / t for t, r in zip(src[how], src["relay"])]))
                 progress("run %d %s: rtt median %.4f ms p90 %.4f ms, echo %.1f MB/s, "
                          "from host %.0f MB/s" % (
                              i + 1, how, res["rtt"][how][-1] * 1e3,
@@ -281,7 +269,7 @@ class Isolated:
             out["proxy_rtt_p90_%s" % how] = summary(res["p90"][how], "ms", 1e3)
             out["proxy_echo_rate_%s" % how] = summary(res["echo"][how], "MB/s")
             out["proxy_from_host_rate_%s" % how] = summary(res["source"][how], "MB/s")
-        for how in ("relay", "raw", "framed"):
+        for how in ("raw", "framed"):
             for k, name in (("rtt", "proxy_rtt_added_%s"),
                             ("p90", "proxy_rtt_added_p90_%s")):
                 out[name % how] = summary(
@@ -289,11 +277,6 @@ class Isolated:
             out["proxy_echo_ratio_%s" % how] = summary(res["echo_ratio"][how], "x")
             out["proxy_from_host_ratio_%s" % how] = summary(
                 res["source_ratio"][how], "x")
-            if how != "relay":
-                out["proxy_echo_ratio_to_relay_%s" % how] = summary(
-                    res["echo_relay"][how], "x")
-                out["proxy_from_host_ratio_to_relay_%s" % how] = summary(
-                    res["source_relay"][how], "x")
         out["proxy_goals"] = goals(out)
         return out
 
@@ -307,10 +290,8 @@ def goals(out):
             how, rtt, "met" if rtt <= 0.05 else "NOT MET")]
         for k, what in (("from_host", "from the host"), ("echo", "echoed")):
             r = out["proxy_%s_ratio_%s" % (k, how)]["median"]
-            rr = out["proxy_%s_ratio_to_relay_%s" % (k, how)]["median"]
-            words.append("%.2fx of the floor's throughput %s (goal >= 0.8: %s; "
-                         "%.2fx a bare relay's)" % (
-                             r, what, "met" if r >= 0.8 else "NOT MET", rr))
+            words.append("%.2fx of the floor's throughput %s (goal >= 0.8: %s)" % (
+                r, what, "met" if r >= 0.8 else "NOT MET"))
         said.append(", ".join(words))
     return "; ".join(said)
 
