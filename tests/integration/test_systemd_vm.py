@@ -235,7 +235,7 @@ def test_chain_with_pty_survives_restarts(vm, user, tmp_path):
         # The session's processes: sshd, the waiter, ssh, the host shell;
         # the login shell exec'd the forced commands, so no shell waits.
         comms = vm.sh("ps -u %s -o comm=" % USER).stdout.split()
-        assert "sercon-proxy-w" in comms and "sercon-host-she" in comms, comms
+        assert "sercon-proxy-wa" in comms and "sercon-host-she" in comms, comms
         assert not {"sh", "dash", "bash", "sercon-login-sh"} & set(comms), comms
         vm.sh("systemctl restart sercon-proxy-sshd sercon-host-sshd")
         for unit in ("sercon-proxy-sshd", "sercon-host-sshd"):
