@@ -7,7 +7,8 @@
 #               at 10, 10k and 100k keys in a generated inventory, after the
 #               first call built the index; spawn_true_* is the floor of this
 #               machine (running /bin/true the same way);
-#   list_*      `ssh proxy list` beside a plain sshd login running `true`;
+#   list_*      `ssh proxy list` beside a plain sshd login running `true`
+#               (list_command_*: the command backend, a manager program);
 #   connect_*   user ssh -> proxy -> host -> console socket, to the console's
 #               first byte, beside two plain ssh hops to a first byte;
 #   session_pss_*  PSS of the proxy side of each of 10 open sessions
@@ -198,12 +199,31 @@ class Bench:
     def chown(self, path):
         os.chown(path, self.ent.pw_uid, self.ent.pw_gid)
 
-    def write_conf(self, inventory, host_port=2223):
+    def write_conf(self, inventory, host_port=2223, command=False):
+        """The file backend on inventory, or (command) the command backend
+        answering what that inventory holds, README.API v1 JSON printed by
+        cat: the manager's own cost is next to nothing."""
         os.makedirs(self.confd, exist_ok=True)
+        backend = ""
+        if command:
+            with open(inventory) as f:
+                inv = json.load(f)
+            keys = {"version": 1, "content": "key_list", "keys": [
+                {"entityid": u["id"], "entity": u["name"], "key": k}
+                for u in inv["users"] for k in u["keys"]]}
+            cons = {"version": 1, "content": "console_list", "consoles": [
+                {"vmid": c["vm_id"], "vmname": c["vm_name"], "vm": c["vm_name"],
+                 "host": c["host"], "console": c["console"]}
+                for c in inv["consoles"] if "bench" in c["users"]]}
+            for name, doc in (("keys", keys), ("consoles", cons)):
+                with open("%s/%s.json" % (self.dir, name), "w") as f:
+                    json.dump(doc, f)
+            backend = ("backend = command\nkey_list = /bin/cat %s/keys.json\n"
+                       "console_list = /bin/cat %s/consoles.json\n" % (self.dir, self.dir))
         with open(self.conf, "w") as f:
-            f.write("[proxy]\ninventory = %s\ncache_dir = %s\nssh_config = %s\n"
+            f.write("[proxy]\n%sinventory = %s\ncache_dir = %s\nssh_config = %s\n"
                     "host_port = %d\n[host]\nconsole_dir = %s\nlock_dir = %s\n" % (
-                        inventory, self.cache, self.dir + "/ssh_config", host_port,
+                        backend, inventory, self.cache, self.dir + "/ssh_config", host_port,
                         self.console_dir, self.lock_dir))
 
     def setup(self):
@@ -530,6 +550,7 @@ class Bench:
         self.results["connect_two_plain_hops"] = stats(hops, "ms")
         self.results["connect_ratio"] = stats(
             [statistics.median(con) / statistics.median(hops)], "x")
+        self.command_backend(path, host.port, proxy.port, plain.port, hop1.port, want)
         # memory with 10 sessions open at once, as a proxy holds many:
         # shared pages are divided among them
         opened = [self.first_byte(self.ssh(proxy.port, "b%d" % i, tty=True))[1:]
@@ -556,6 +577,32 @@ class Bench:
         self.results["throughput_two_plain_hops"] = stats(tput_hops, "MB/s")
         self.results["throughput_ratio"] = stats(
             [statistics.median(tput_chain) / statistics.median(tput_hops)], "x")
+
+    def command_backend(self, inventory, host_port, proxy_port, plain_port, hop1_port,
+                        want):
+        """list and connect again with the command backend (a manager
+        program, README.API v1), beside the same floors, interleaved; the
+        file backend is put back after."""
+        say("list and connect with the command backend")
+        self.write_conf(inventory, host_port, command=True)
+        self.timed(self.ssh(proxy_port, "list"), want)
+        lst, plain_t, con, hops = [], [], [], []
+        for _ in range(self.runs):
+            lst.append(self.timed(self.ssh(proxy_port, "list"), want))
+            plain_t.append(self.timed(self.ssh(plain_port, "true", user=FLOOR_USER)))
+            dt, pid, fd = self.first_byte(self.ssh(proxy_port, "bench", tty=True))
+            con.append(dt)
+            self.end(pid, fd)
+            dt, pid, fd = self.first_byte(self.ssh(hop1_port, tty=True, user=FLOOR_USER))
+            hops.append(dt)
+            self.end(pid, fd)
+        self.write_conf(inventory, host_port)
+        self.results["list_command_proxy"] = stats(lst, "ms")
+        self.results["list_command_ratio"] = stats(
+            [statistics.median(lst) / statistics.median(plain_t)], "x")
+        self.results["connect_command_first_byte"] = stats(con, "ms")
+        self.results["connect_command_ratio"] = stats(
+            [statistics.median(con) / statistics.median(hops)], "x")
 
     def cleanup(self):
         for d in self.daemons:
