@@ -359,6 +359,54 @@ def hypervisors(install, pki, proxy_sshd, host_sshd, user_key, syslog, inventory
         install.remove_conf("70-mig-host.conf")
 
 
+def counter_session(hypervisors, interval):
+    """A user's session on the VM "migr" from the proxy's namespace,
+    logged in, the guest printing tick0, tick1, ... every interval seconds
+    (tick5 seen). Returns the pexpect child and the log of all it read.
+    Shared with tools/bench/migration.py."""
+    import vm_util
+    argv = in_ns(MIG_NS[0], ssh_argv(2222, hypervisors["key"], tty=True,
+                                      command=["connect", "--vm-name=migr"]))
+    p = pexpect.spawn(argv[0], argv[1:], timeout=60, dimensions=(24, 80))
+    vm_util.console_login(p)
+    log = io.BytesIO()
+    p.logfile_read = log
+    p.send(b"i=0; while :; do echo tick$i; i=$((i+1)); sleep %g; done\r" % interval)
+    p.expect(rb"tick5\r\n", timeout=30)
+    return p, log
+
+
+def live_migrate(hypervisors, src, dst_hv, mig, syslog, poll):
+    """Starts the VM's destination on dst_hv, migrates src there over the
+    unix socket mig (QMP, polled every poll seconds), tells the manager,
+    and ends the source's qemu as libvirt does. Returns the destination VM
+    and the monotonic times of the migrate command and of the arrival.
+    Shared with tools/bench/migration.py."""
+    import vm_util
+    h = hypervisors["hosts"]
+    m = syslog.mark()
+    dst = vm_util.VM(os.path.join(h[dst_hv]["console"], MIG_VMID + ".sock"),
+                     incoming="unix:" + mig)
+    try:
+        # the destination's daemon holds the console before the VM arrives
+        syslog.wait_for(r"console %s\.sock: connected" % MIG_VMID, m, timeout=30)
+        q = Qmp(src.qmp)
+        t_cmd = time.monotonic()
+        q.cmd("migrate", uri="unix:" + mig)
+        deadline = time.monotonic() + 120
+        while q.cmd("query-migrate").get("status") != "completed":
+            assert time.monotonic() < deadline, q.cmd("query-migrate")
+            time.sleep(poll)
+        arrived = time.monotonic()
+        hypervisors["place"](dst_hv)
+        q.cmd("quit")
+        q.close()
+    except BaseException:
+        dst.kill()
+        raise
+    return dst, t_cmd, arrived
+
+
 @pytest.mark.vm
 @pytest.mark.netns
 def test_live_migration(hypervisors, syslog):
@@ -370,30 +418,8 @@ def test_live_migration(hypervisors, syslog):
     src = vm_util.VM(os.path.join(h[hv1]["console"], MIG_VMID + ".sock"))
     dst = None
     try:
-        argv = in_ns(MIG_NS[0], ssh_argv(2222, hypervisors["key"], tty=True,
-                                          command=["connect", "--vm-name=migr"]))
-        p = pexpect.spawn(argv[0], argv[1:], timeout=60, dimensions=(24, 80))
-        vm_util.console_login(p)
-        log = io.BytesIO()
-        p.logfile_read = log
-        p.send(b"i=0; while :; do echo tick$i; i=$((i+1)); sleep 0.2; done\r")
-        p.expect(rb"tick5\r\n", timeout=30)
-        m = syslog.mark()
-        dst = vm_util.VM(os.path.join(h[hv2]["console"], MIG_VMID + ".sock"),
-                         incoming="unix:" + mig)
-        syslog.wait_for(r"console %s\.sock: connected" % MIG_VMID, m, timeout=30)
-        q = Qmp(src.qmp)
-        q.cmd("migrate", uri="unix:" + mig)
-        deadline = time.monotonic() + 120
-        while q.cmd("query-migrate").get("status") != "completed":
-            assert time.monotonic() < deadline, q.cmd("query-migrate")
-            time.sleep(0.1)
-        arrived = time.monotonic()
-        # the manager learns where the VM is; the source qemu ends, as
-        # libvirt ends it after a migration
-        hypervisors["place"](hv2)
-        q.cmd("quit")
-        q.close()
+        p, log = counter_session(hypervisors, 0.2)
+        dst, _, arrived = live_migrate(hypervisors, src, hv2, mig, syslog, 0.1)
         p.expect_exact(b"[sercon] migr left %s; following it" % h[hv1]["addr"].encode(),
                        timeout=60)
         p.expect_exact(b"[sercon] migr is now on %s" % h[hv2]["addr"].encode(), timeout=60)

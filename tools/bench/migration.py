@@ -33,6 +33,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 INTEG = os.path.join(TOP, "tests", "integration")
+# When pytest collects this file (main below), the suite's conftest is
+# loaded and its directory on the path: test_migration's fixtures, imported
+# then, share that one conftest module (and its trusted known_hosts).
+if INTEG in sys.path:
+    from test_migration import chain, hypervisors, inventory  # noqa: E402,F401
 MIGRATIONS = 5
 # What the programs log on the way, timed as the bench receives it.
 STEPS = (("console_closed", r"console \S+: closed"),
@@ -73,26 +78,13 @@ def wait_gone(vm, when):
         when.append(time.monotonic())
 
 
-def migrate_once(tm, vm_util, h, place, work, p, src, src_hv, dst_hv, k, syslog):
+def migrate_once(tm, hypervisors, p, src, src_hv, dst_hv, k, syslog):
     """Moves the VM from src_hv to dst_hv under the session p; returns the
     destination's VM and the times (ms after arrival)."""
+    h = hypervisors["hosts"]
+    mig = os.path.join(hypervisors["work"], "migrate-%d.sock" % k)
     m = syslog.mark()
-    mig = os.path.join(work, "migrate-%d.sock" % k)
-    dst = vm_util.VM(os.path.join(h[dst_hv]["console"], tm.MIG_VMID + ".sock"),
-                     incoming="unix:" + mig)
-    # the destination's daemon holds the console before the VM arrives
-    syslog.wait_for(r"console %s\.sock: connected" % tm.MIG_VMID, m, timeout=30)
-    q = tm.Qmp(src.qmp)
-    t_cmd = time.monotonic()
-    q.cmd("migrate", uri="unix:" + mig)
-    deadline = time.monotonic() + 120
-    while q.cmd("query-migrate").get("status") != "completed":
-        assert time.monotonic() < deadline, q.cmd("query-migrate")
-        time.sleep(0.01)
-    arrived = time.monotonic()
-    place(dst_hv)
-    q.cmd("quit")
-    q.close()
+    dst, t_cmd, arrived = tm.live_migrate(hypervisors, src, dst_hv, mig, syslog, 0.01)
     # the source's end is watched beside the session, which is read now
     gone = []
     watch = threading.Thread(target=wait_gone, args=(src, gone), daemon=True)
@@ -126,11 +118,8 @@ def migrate_once(tm, vm_util, h, place, work, p, src, src_hv, dst_hv, k, syslog)
 
 def test_bench_migration(hypervisors, syslog):
     """Not a test of its own: the bench's body, run through pytest."""
-    import io
-    import pexpect
     import test_migration as tm
     import vm_util
-    from conftest import ssh_argv
     with syslog._cond:
         syslog._lines = TimedLines(syslog._lines)
     hv = tm.MIG_NS[1:]
@@ -139,20 +128,12 @@ def test_bench_migration(hypervisors, syslog):
     src = vm_util.VM(os.path.join(h[hv[0]]["console"], tm.MIG_VMID + ".sock"))
     vms = [src]
     try:
-        argv = tm.in_ns(tm.MIG_NS[0], ssh_argv(2222, hypervisors["key"], tty=True,
-                                               command=["connect", "--vm-name=migr"]))
-        p = pexpect.spawn(argv[0], argv[1:], timeout=60, dimensions=(24, 80))
-        vm_util.console_login(p)
-        log = io.BytesIO()
-        p.logfile_read = log
-        p.send(b"i=0; while :; do echo tick$i; i=$((i+1)); sleep 0.1; done\r")
-        p.expect(rb"tick5\r\n", timeout=30)
+        p, log = tm.counter_session(hypervisors, 0.1)
         samples = []
         n = int(os.environ.get("SERCON_BENCH_MIGRATIONS", MIGRATIONS))
         for k in range(n):
             a, b = hv[k % 2], hv[1 - k % 2]
-            src, t = migrate_once(tm, vm_util, h, hypervisors["place"],
-                                  hypervisors["work"], p, src, a, b, k, syslog)
+            src, t = migrate_once(tm, hypervisors, p, src, a, b, k, syslog)
             vms.append(src)
             samples.append(t)
             progress("migration %d %s -> %s: %s" % (k + 1, a, b, ", ".join(
@@ -190,8 +171,6 @@ def main():
         os.environ["SERCON_BENCH_MIGRATIONS"] = opts["migrations"]
     os.environ.setdefault("SERCON_TEST_TAG", "bench")
     sys.path.insert(0, INTEG)
-    import conftest
-    import test_migration
     import tempfile
     fd, result = tempfile.mkstemp(prefix="sercon-bench-migration-")
     os.close(fd)
@@ -202,8 +181,7 @@ def main():
     try:
         rc = pytest.main([os.path.abspath(__file__) + "::test_bench_migration",
                           "-q", "-s", "-p", "no:cacheprovider", "-c",
-                          os.path.join(INTEG, "pytest.ini"), "--rootdir", INTEG],
-                         plugins=[conftest, test_migration])
+                          os.path.join(INTEG, "pytest.ini"), "--rootdir", INTEG])
     finally:
         sys.stdout.flush()
         os.dup2(out, 1)
