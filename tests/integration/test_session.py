@@ -289,6 +289,49 @@ def test_refused_hop_is_retried(chain, install, host_sshd, syslog, conf):
         d.stop()
 
 
+# A framed host that prints console bytes before its hello, after a line on
+# stderr: the proxy goes live on the first console bytes, and what the hop
+# said on the way in (ssh's or the host's stderr) reaches the user before
+# them, not after.
+EARLY_HOST = r"""
+import os, sys, time
+if os.environ.get("SSH_ORIGINAL_COMMAND", "").split()[-1:] == ["info"]:
+    print("protocols=1")
+    sys.exit(0)
+sys.stderr.write("NOTE FROM THE WAY IN\n")
+sys.stderr.flush()
+time.sleep(0.5)
+out = sys.stdout.buffer
+out.write(b"EARLY CONSOLE BYTES\r\n")
+out.flush()
+time.sleep(0.3)
+out.write(b"\xffH\x00\x08sercon 1" + b"LATER BYTES\r\n")
+out.flush()
+sys.stdin.read()
+"""
+
+
+def test_what_the_hop_said_comes_before_the_first_bytes(chain, install, start_sshd,
+                                                        conf, tmp_path):
+    script = os.path.join(install.prefix, "test-early-host.py")
+    with open(script, "w") as f:
+        f.write(EARLY_HOST)
+    os.chmod(script, 0o755)
+    s = start_sshd(install.datadir + "/host/sshd_config",
+                   ["ForceCommand=/usr/bin/python3 " + script])
+    conf("host_port = %d\nhost_protocol = sercon\n" % s.port)
+    try:
+        p = chain.spawn("alice", "web1")
+        p.expect_exact(b"NOTE FROM THE WAY IN")
+        assert b"EARLY CONSOLE BYTES" not in p.before, p.before
+        p.expect_exact(b"EARLY CONSOLE BYTES")
+        p.expect_exact(b"LATER BYTES")
+        close_session(p)
+    finally:
+        s.stop()
+        os.unlink(script)
+
+
 # ---- with sercon-consoled on the host: the commands that need a sercon host --------
 
 from test_vm import vm_daemon as consoled  # noqa: E402,F401  sercon-consoled

@@ -12,7 +12,8 @@
 #   connect_*   user ssh -> proxy -> host -> console socket, to the console's
 #               first byte, beside two plain ssh hops to a first byte;
 #   session_pss_*  PSS of the proxy side of each of 10 open sessions
-#               (sercon-proxy-wait, its ssh, a shell left waiting if any).
+#               (sercon-proxy-wait, its ssh, a shell left waiting if any),
+#               just opened, and (*_after_1mib) once each has echoed 1 MiB.
 # The sercon account runs with the installation's sercon-login-shell, as
 # the packages make it (restored afterwards); the floors log in as
 # FLOOR_USER, an ordinary account with /bin/sh.
@@ -557,15 +558,25 @@ class Bench:
                   for i in range(10)]
         time.sleep(0.5)
         pss = self.session_pss()
+        # and once each has carried a megabyte both ways: what its buffers
+        # (the waiter's, ssh's channel buffers) hold once they have been used
+        for pid, fd in opened:
+            self.throughput(fd, 1 << 20)
+        time.sleep(0.5)
+        used = self.session_pss()
         for pid, fd in opened:
             self.end(pid, fd)
-        if pss:
-            self.results["session_pss_proxy_side"] = stats(
-                [sum(x) / 1024.0 for x in pss], "MiB")
-            self.results["session_pss_wait"] = stats([x[0] / 1024.0 for x in pss], "MiB")
-            self.results["session_pss_ssh"] = stats([x[1] / 1024.0 for x in pss], "MiB")
-            self.results["session_pss_resident_sh"] = stats(
-                [x[2] / 1024.0 for x in pss], "MiB")
+        for suffix, got in (("", pss), ("_after_1mib", used)):
+            if not got:
+                continue
+            self.results["session_pss_proxy_side" + suffix] = stats(
+                [sum(x) / 1024.0 for x in got], "MiB")
+            self.results["session_pss_wait" + suffix] = stats(
+                [x[0] / 1024.0 for x in got], "MiB")
+            self.results["session_pss_ssh" + suffix] = stats(
+                [x[1] / 1024.0 for x in got], "MiB")
+            self.results["session_pss_resident_sh" + suffix] = stats(
+                [x[2] / 1024.0 for x in got], "MiB")
         # one keystroke through proxy sshd -> sercon-proxy-wait -> ssh ->
         # host sshd -> sercon-host-shell -> socket, beside the same two
         # hops with only ssh and cat: what sercon adds to a round trip

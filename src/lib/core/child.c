@@ -38,17 +38,18 @@ child_status(int wstatus)
 	return 255;
 }
 
-/* Reads what the child printed: into res->out, or to out when set.
- * Returns the bytes read, 0 at the end, -1 (errno) on an error. */
+/* Reads what the child printed: into res->out, or to out through chunk
+ * (CHILD_CHUNK bytes, on the heap: not on the stack of every caller, where
+ * it would stay resident) when out is set. Returns the bytes read, 0 at
+ * the end, -1 (errno) on an error. */
 static ssize_t
 child_read(int fd, size_t out_cap, int (*out)(void *, const char *, size_t),
-    void *ctx, struct child_result *res, size_t *cap)
+    void *ctx, char *chunk, struct child_result *res, size_t *cap)
 {
-	char chunk[CHILD_CHUNK];
 	ssize_t r;
 
 	if (out != NULL) {
-		if ((r = read(fd, chunk, sizeof(chunk))) <= 0)
+		if ((r = read(fd, chunk, CHILD_CHUNK)) <= 0)
 			return r;
 		if (res->out_len + (size_t)r > out_cap)
 			r = (ssize_t)(out_cap - res->out_len + 1);
@@ -94,6 +95,7 @@ child_run_stream(char *const argv[], char *const envp[], int timeout_ms,
 	posix_spawnattr_t attr;
 	int outp[2] = { -1, -1 };
 	size_t cap = 0;
+	char *chunk;
 	long long deadline = mtime_ms() + timeout_ms;
 	int rc, wstatus;
 	pid_t pid;
@@ -135,6 +137,7 @@ child_run_stream(char *const argv[], char *const envp[], int timeout_ms,
 	}
 	close(outp[1]);
 
+	chunk = out != NULL ? xmalloc(CHILD_CHUNK) : NULL;
 	for (;;) {
 		struct pollfd pfd;
 		long long left = deadline - mtime_ms();
@@ -153,8 +156,8 @@ child_run_stream(char *const argv[], char *const envp[], int timeout_ms,
 			break;
 		}
 		if (pfd.revents != 0) {
-			ssize_t r = child_read(outp[0], out_cap, out, ctx, res,
-			    &cap);
+			ssize_t r = child_read(outp[0], out_cap, out, ctx,
+			    chunk, res, &cap);
 
 			if (r < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
@@ -167,6 +170,7 @@ child_run_stream(char *const argv[], char *const envp[], int timeout_ms,
 			}
 		}
 	}
+	free(chunk);
 	if (res->timed_out || res->truncated || res->stopped)
 		kill(-pid, SIGKILL);
 	close(outp[0]);

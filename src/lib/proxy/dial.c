@@ -11,7 +11,6 @@
 #include <sys/wait.h>
 
 #include <fcntl.h>
-#include <limits.h>
 #include <time.h>
 #include <sys/stat.h>
 
@@ -356,12 +355,12 @@ dial_info_proto(const char *info)
 	return DIAL_RAW;
 }
 
-/* cache_dir/proto-<host>-<port>: "1" or "0", its age the answer's age. */
-static void
-probe_path(const struct sercon_config *cfg, const char *host, char *buf,
-    size_t len)
+/* cache_dir/proto-<host>-<port>: "1" or "0", its age the answer's age.
+ * (Allocated: a session's stack stays shallow, see session.c.) */
+static char *
+probe_path(const struct sercon_config *cfg, const char *host)
 {
-	snprintf(buf, len, "%s/proto-%s-%d", cfg->cache_dir, host,
+	return xasprintf("%s/proto-%s-%d", cfg->cache_dir, host,
 	    cfg->host_port);
 }
 
@@ -391,25 +390,22 @@ probe_cached(const struct sercon_config *cfg, const char *path,
 static void
 probe_remember(const char *path, enum dial_proto p)
 {
-	char tmp[PATH_MAX];
+	char *tmp = xasprintf("%s.%ld", path, (long)getpid());
 	int fd;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld", path,
-	    (long)getpid()) >= sizeof(tmp))
-		return;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644)) < 0)
-		return;
-	if (write(fd, p == DIAL_FRAMED ? "1" : "0", 1) != 1 ||
-	    close(fd) != 0 || rename(tmp, path) != 0)
+	    O_CLOEXEC, 0644)) >= 0 &&
+	    (write(fd, p == DIAL_FRAMED ? "1" : "0", 1) != 1 ||
+	    close(fd) != 0 || rename(tmp, path) != 0))
 		unlink(tmp);
+	free(tmp);
 }
 
 enum dial_proto
 dial_host_proto(const struct sercon_config *cfg, const char *host)
 {
 	struct child_result res;
-	char path[PATH_MAX], port[16], err[256];
+	char *path, port[16], err[256];
 	enum dial_proto p;
 
 	if (cfg->host_protocol != NULL && !strcmp(cfg->host_protocol, "raw"))
@@ -420,10 +416,11 @@ dial_host_proto(const struct sercon_config *cfg, const char *host)
 	if (!text_valid_host(host) || cfg->ssh_config == NULL ||
 	    cfg->host_user == NULL || cfg->host_user[0] == '-')
 		return DIAL_RAW;
-	probe_path(cfg, host, path, sizeof(path));
+	path = probe_path(cfg, host);
 	if (cfg->host_probe_ttl > 0 && probe_cached(cfg, path, &p) == 0) {
 		log_debug("host %s speaks %s (remembered)", host,
 		    p == DIAL_FRAMED ? "sercon 1" : "raw");
+		free(path);
 		return p;
 	}
 	snprintf(port, sizeof(port), "%d", cfg->host_port);
@@ -436,6 +433,7 @@ dial_host_proto(const struct sercon_config *cfg, const char *host)
 		    16384, 1, &res, err, sizeof(err)) != 0) {
 			log_warn("cannot ask host %s what it speaks: %s", host,
 			    err);
+			free(path);
 			return DIAL_RAW;
 		}
 	}
@@ -444,6 +442,7 @@ dial_host_proto(const struct sercon_config *cfg, const char *host)
 		log_info("host %s did not answer 'info' (status %d): raw",
 		    host, res.status);
 		child_result_free(&res);
+		free(path);
 		return DIAL_RAW;
 	}
 	p = dial_info_proto(res.out);
@@ -452,6 +451,7 @@ dial_host_proto(const struct sercon_config *cfg, const char *host)
 	    "raw");
 	if (cfg->host_probe_ttl > 0)
 		probe_remember(path, p);
+	free(path);
 	return p;
 }
 

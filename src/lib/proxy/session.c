@@ -24,9 +24,11 @@
 #include "proxy/escape.h"
 #include "proxy/session.h"
 
-#define TO_USER_CAP   65536
-#define TO_HOST_CAP   16384
-#define FROM_HOST_CAP 16384
+/* A serial console prints kilobytes a second: these hold a read or two
+ * of a fast burst, and every page of them stays resident per session */
+#define TO_USER_CAP   24576
+#define TO_HOST_CAP   8192
+#define FROM_HOST_CAP 8192
 #define NOTICE_ROOM   (SPROTO_MAX_PAYLOAD * 4 + 64)
 #define ERR_KEEP      2048     /* ssh's stderr kept to judge a failure */
 #define SETTLE_MS     3000     /* a raw hop alive this long is connected
@@ -104,6 +106,28 @@ psess_console_free(struct mgr_console *c)
 /* ---- output to the user ------------------------------------------------- */
 
 static void
+reverse(uint8_t *p, size_t n)
+{
+	uint8_t t;
+	size_t i;
+
+	for (i = 0; i < n / 2; i++) {
+		t = p[i];
+		p[i] = p[n - 1 - i];
+		p[n - 1 - i] = t;
+	}
+}
+
+/* p holds a (na bytes) then b (nb bytes): makes it b then a, in place. */
+static void
+rotate(uint8_t *p, size_t na, size_t nb)
+{
+	reverse(p, na);
+	reverse(p + na, nb);
+	reverse(p, na + nb);
+}
+
+static void
 put(struct sess *s, const void *d, size_t n)
 {
 	/* callers leave NOTICE_ROOM free before adding a notice; data is
@@ -123,17 +147,28 @@ notice(struct sess *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 static void
 notice(struct sess *s, const char *fmt, ...)
 {
-	char raw[SPROTO_MAX_PAYLOAD + 256], safe[NOTICE_ROOM - 32];
+	char raw[SPROTO_MAX_PAYLOAD + 256];
+	size_t room;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	text_safe_buf(safe, sizeof(safe), raw);
 	if (s->last != '\n' && s->last != 0)
 		put(s, "\r\n", 2);
 	put(s, "[sercon] ", 9);
-	put(s, safe, strlen(safe));
+	/* escaped straight into the buffer (at most NOTICE_ROOM - 32
+	 * bytes, as callers keep NOTICE_ROOM free), room left for the
+	 * line end */
+	room = s->to_user.cap - s->to_user.len;
+	if (room > NOTICE_ROOM - 32)
+		room = NOTICE_ROOM - 32;
+	if (room > 2) {
+		text_safe_buf((char *)s->to_user.b + s->to_user.len, room - 2,
+		    raw);
+		s->to_user.len += strlen((char *)s->to_user.b +
+		    s->to_user.len);
+	}
 	put(s, "\r\n", 2);
 }
 
@@ -484,15 +519,16 @@ from_host(struct sess *s)
 		    s->to_user.cap - NOTICE_ROOM, &outlen);
 		s->to_user.len = outlen;
 		if (outlen > before && s->state == LINK_CONNECTING) {
-			/* the first console bytes: the notices of arrival
-			 * go before them */
-			static uint8_t first[TO_USER_CAP];
+			/* the first console bytes: the notices of arrival,
+			 * added after them (in the NOTICE_ROOM kept free),
+			 * are rotated to go before them */
+			uint8_t last = s->last;
 			size_t dn = outlen - before;
 
-			memcpy(first, s->to_user.b + before, dn);
-			s->to_user.len = before;
 			link_live(s);
-			put(s, first, dn);
+			rotate(s->to_user.b + before, dn,
+			    s->to_user.len - outlen);
+			s->last = last;
 			outlen = s->to_user.len;
 			before = outlen - dn;
 		}
@@ -861,22 +897,26 @@ loop(struct sess *s)
 int
 psess_run(struct psess *p)
 {
+	/* One session per process (see session.h): the buffers and the state
+	 * are static, zero from the start, so only the pages a session
+	 * writes become resident (on the stack, its 10 KiB would be written
+	 * whole by the memset, and every call below would sit under it) */
 	static uint8_t to_user[TO_USER_CAP], to_host[TO_HOST_CAP],
 	    from_host_b[FROM_HOST_CAP];
-	struct sess s;
+	static struct sess sess;
+	struct sess *s = &sess;
 	struct sigaction sa;
 	int in_flags;
 
-	memset(&s, 0, sizeof(s));
-	s.p = p;
-	s.ch.pid = -1;
-	s.ch.in = s.ch.out = s.ch.err = -1;
-	s.to_user = (struct buf){ to_user, 0, sizeof(to_user) };
-	s.to_host = (struct buf){ to_host, 0, sizeof(to_host) };
-	s.from_host = (struct buf){ from_host_b, 0, sizeof(from_host_b) };
-	s.end_status = -1;
-	snprintf(s.old_host, sizeof(s.old_host), "%s", p->vm.host);
-	esc_init(&s.esc, p->escape);
+	s->p = p;
+	s->ch.pid = -1;
+	s->ch.in = s->ch.out = s->ch.err = -1;
+	s->to_user = (struct buf){ to_user, 0, sizeof(to_user) };
+	s->to_host = (struct buf){ to_host, 0, sizeof(to_host) };
+	s->from_host = (struct buf){ from_host_b, 0, sizeof(from_host_b) };
+	s->end_status = -1;
+	snprintf(s->old_host, sizeof(s->old_host), "%s", p->vm.host);
+	esc_init(&s->esc, p->escape);
 	srandom((unsigned)(getpid() ^ now_ms()));
 	p->outcome = NULL;
 	p->message = NULL;
@@ -898,15 +938,15 @@ psess_run(struct psess *p)
 	{
 		char hint[128];
 
-		notice(&s, "%s: %s", vm_name(&s),
+		notice(s, "%s: %s", vm_name(s),
 		    esc_hint(p->escape, hint, sizeof(hint)));
 	}
-	if (link_start(&s) != 0 && s.state != LINK_DONE)
-		end(&s, 1, "failed", "cannot start ssh");
-	loop(&s);
-	link_stop(&s);
+	if (link_start(s) != 0 && s->state != LINK_DONE)
+		end(s, 1, "failed", "cannot start ssh");
+	loop(s);
+	link_stop(s);
 
 	fcntl(p->in, F_SETFL, in_flags & ~O_NONBLOCK);
 	term_restore();
-	return s.end_status;
+	return s->end_status;
 }

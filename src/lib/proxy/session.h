@@ -41,7 +41,9 @@ struct psess {
 
 /* Runs the session on s->vm. Returns the exit status for the user's ssh
  * (0 closed by the user, the host's 3 / 4 / 5, 255 host not reached), or
- * PSESS_MENU. Logs the session's end. */
+ * PSESS_MENU. Logs the session's end. Once per process: its state and
+ * buffers are static (sercon-proxy-wait runs one session, then exits or
+ * execs the menu). */
 int psess_run(struct psess *s);
 
 void psess_console_free(struct mgr_console *c);
