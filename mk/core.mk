@@ -33,8 +33,9 @@ endif
 # What a program links, highest part first. Each part's fragment defines
 # its archive; a part's code may use only the parts after it in this list.
 CORE_LIBS = src/lib/core/libsercon_core.a $(INIH_LIBS)
+# (libcurl is not linked: manager/http.c opens it when it needs it)
 MANAGER_LIBS = src/lib/manager/libsercon_manager.a $(CORE_LIBS) \
-	$(CURL_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
+	$(DL_LIBS) $(JANSSON_LIBS) $(CRYPTO_LIBS)
 SERCON_LIBS = $(sanitizer_obj) src/lib/setup/libsercon_setup.a \
 	src/lib/host/libsercon_host.a src/lib/proxy/libsercon_proxy.a \
 	$(MANAGER_LIBS)

@@ -117,6 +117,18 @@ def test_two_users_see_their_consoles(eng):
     assert not any(l.startswith("403") for l in log)
 
 
+def test_libcurl_is_opened_not_linked(eng):
+    # the engine answered through libcurl (the test above), yet no program
+    # names it among its libraries: the command and file backends never
+    # load it (manager/http.c opens it with dlopen when a URL is used)
+    for prog in ("sercon-proxy-fetch", "sercon-proxy-keys", "sercon-proxy-shell"):
+        r = subprocess.run(["readelf", "-d", os.path.join(eng.install.libexec, prog)],
+                           capture_output=True, text=True, check=True)
+        needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", r.stdout)
+        assert needed and not any("curl" in n for n in needed), (prog, needed)
+    assert listing(eng.proxy_port, eng.key("alice")) == {"vm-a": VM_A, "vm-b": VM_B}
+
+
 def test_connect_by_permission(eng, syslog):
     port = eng.proxy_port
     connect(port, eng.key("alice"), "vm-a")

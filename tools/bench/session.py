@@ -172,8 +172,15 @@ class Isolated:
         assert m, "no ssh path in %s" % self.wait
         self.ssh = m.group(1).decode()
         self.tmp = tempfile.mkdtemp(prefix="sercon-bench-session-")
-        self.conf = os.path.join(prefix, "etc/sercon/conf.d",
-                                 "zz-bench-session-%d.conf" % os.getpid())
+        confd = os.path.join(prefix, "etc/sercon/conf.d")
+        self.conf = os.path.join(confd, "zz-bench-session-%d.conf" % os.getpid())
+        # a run killed by tools/bench/run's timeout left its file behind:
+        # it would hold every later run of every part (host_protocol, a
+        # log socket nobody reads) until removed
+        for name in os.listdir(confd) if os.path.isdir(confd) else ():
+            m = re.fullmatch(r"zz-bench-session-(\d+)\.conf", name)
+            if m and not os.path.exists("/proc/" + m.group(1)):
+                os.unlink(os.path.join(confd, name))
         self.env = {"PATH": "/usr/bin:/bin", "TERM": "xterm"}
 
     def close(self):

@@ -3,6 +3,7 @@
  * reaches is switched off: redirects, proxies from the environment, other
  * protocols, TLS below 1.2. */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,74 @@
 
 #include "core/xmalloc.h"
 #include "manager/http.h"
+
+/* libcurl is opened the first time a URL is looked at, not linked: the
+ * programs with this file (sercon-proxy-fetch, sercon-setup) serve the
+ * file and command backends too, and libcurl brings some thirty shared
+ * objects whose loading cost sercon-proxy-fetch several milliseconds at
+ * every `list` that never makes an HTTP request. Its soname has been
+ * libcurl.so.4 since 2006; the functions are those of curl/curl.h. */
+#define CURL_SONAME "libcurl.so.4"
+
+static struct {
+	void *dl;
+	__typeof__(&curl_global_init) global_init;
+	__typeof__(&curl_global_cleanup) global_cleanup;
+	__typeof__(&curl_easy_init) easy_init;
+	__typeof__(&curl_easy_setopt) easy_setopt;
+	__typeof__(&curl_easy_perform) easy_perform;
+	__typeof__(&curl_easy_getinfo) easy_getinfo;
+	__typeof__(&curl_easy_strerror) easy_strerror;
+	__typeof__(&curl_easy_cleanup) easy_cleanup;
+	__typeof__(&curl_slist_append) slist_append;
+	__typeof__(&curl_slist_free_all) slist_free_all;
+	__typeof__(&curl_url) url;
+	__typeof__(&curl_url_set) url_set;
+	__typeof__(&curl_url_get) url_get;
+	__typeof__(&curl_url_cleanup) url_cleanup;
+	__typeof__(&curl_free) free;
+} lc;
+
+/* Opens libcurl once; -1 with err set when it cannot be loaded. */
+static int
+http_curl_open(char *err, size_t errlen)
+{
+	void *h;
+
+	if (lc.dl != NULL)
+		return 0;
+	if ((h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		snprintf(err, errlen, "cannot load %s: %s", CURL_SONAME,
+		    dlerror());
+		return -1;
+	}
+#define HTTP_SYM(f) \
+	if ((*(void **)&lc.f = dlsym(h, "curl_" #f)) == NULL) \
+		goto missing
+	HTTP_SYM(global_init);
+	HTTP_SYM(global_cleanup);
+	HTTP_SYM(easy_init);
+	HTTP_SYM(easy_setopt);
+	HTTP_SYM(easy_perform);
+	HTTP_SYM(easy_getinfo);
+	HTTP_SYM(easy_strerror);
+	HTTP_SYM(easy_cleanup);
+	HTTP_SYM(slist_append);
+	HTTP_SYM(slist_free_all);
+	HTTP_SYM(url);
+	HTTP_SYM(url_set);
+	HTTP_SYM(url_get);
+	HTTP_SYM(url_cleanup);
+	HTTP_SYM(free);
+#undef HTTP_SYM
+	lc.dl = h;
+	return 0;
+missing:
+	snprintf(err, errlen, "%s lacks a function sercon needs (libcurl "
+	    "7.62 or later is)", CURL_SONAME);
+	dlclose(h);
+	return -1;
+}
 
 struct http_sink {
 	char *buf;
@@ -51,20 +120,20 @@ http_url_parts(const char *url, char **scheme, char **host, bool *has_user)
 	int rc = -1;
 
 	*scheme = *host = NULL;
-	if ((u = curl_url()) == NULL)
+	if ((u = lc.url()) == NULL)
 		return -1;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK)
+	if (lc.url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    lc.url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
+	    lc.url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK)
 		rc = 0;
-	*has_user = curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK;
-	curl_free(user);
-	curl_free(pass);
-	curl_url_cleanup(u);
+	*has_user = lc.url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    lc.url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK;
+	lc.free(user);
+	lc.free(pass);
+	lc.url_cleanup(u);
 	if (rc != 0) {
-		curl_free(*scheme);
-		curl_free(*host);
+		lc.free(*scheme);
+		lc.free(*host);
 		*scheme = *host = NULL;
 	}
 	return rc;
@@ -73,14 +142,15 @@ http_url_parts(const char *url, char **scheme, char **host, bool *has_user)
 bool
 http_url_is_loopback(const char *url)
 {
-	char *scheme, *host;
+	char *scheme, *host, err[256];
 	bool user, r;
 
-	if (http_url_parts(url, &scheme, &host, &user) != 0)
+	if (http_curl_open(err, sizeof(err)) != 0 ||
+	    http_url_parts(url, &scheme, &host, &user) != 0)
 		return false;
 	r = http_host_is_loopback(host);
-	curl_free(scheme);
-	curl_free(host);
+	lc.free(scheme);
+	lc.free(host);
 	return r;
 }
 
@@ -95,6 +165,8 @@ http_check_url(const char *url, bool verify_host, char *err, size_t errlen)
 		snprintf(err, errlen, "no URL given");
 		return -1;
 	}
+	if (http_curl_open(err, errlen) != 0)
+		return -1;
 	if (http_url_parts(url, &scheme, &host, &user) != 0) {
 		snprintf(err, errlen, "'%.200s' is not a valid URL", url);
 		return -1;
@@ -113,8 +185,8 @@ http_check_url(const char *url, bool verify_host, char *err, size_t errlen)
 		    host);
 	else
 		rc = 0;
-	curl_free(scheme);
-	curl_free(host);
+	lc.free(scheme);
+	lc.free(host);
 	return rc;
 }
 
@@ -132,7 +204,7 @@ http_write(char *data, size_t size, size_t nmemb, void *arg)
 		long status = 0;
 
 		s->len += n;
-		if (curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE,
+		if (lc.easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE,
 		    &status) != CURLE_OK || status != 200)
 			return n;       /* an error page: not the stream's */
 		if (s->req->stream(s->req->stream_ctx, data, n) != 0) {
@@ -166,7 +238,7 @@ http_setopts(CURL *c, const struct http_post *req, struct http_sink *sink,
 	CURLcode e = CURLE_OK;
 
 #define HTTP_OPT(opt, val) do { \
-	if (e == CURLE_OK) e = curl_easy_setopt(c, opt, val); \
+	if (e == CURLE_OK) e = lc.easy_setopt(c, opt, val); \
 } while (0)
 	HTTP_OPT(CURLOPT_ERRORBUFFER, errbuf);
 	HTTP_OPT(CURLOPT_URL, req->url);
@@ -209,11 +281,11 @@ http_headers(const char *content_type)
 
 	snprintf(line, sizeof(line), "Content-Type: %s",
 	    content_type != NULL ? content_type : "text/plain");
-	if ((h = curl_slist_append(NULL, line)) == NULL)
+	if ((h = lc.slist_append(NULL, line)) == NULL)
 		return NULL;
 	/* No "Expect: 100-continue" round trip. */
-	if ((n = curl_slist_append(h, "Expect:")) == NULL) {
-		curl_slist_free_all(h);
+	if ((n = lc.slist_append(h, "Expect:")) == NULL) {
+		lc.slist_free_all(h);
 		return NULL;
 	}
 	return n;
@@ -237,7 +309,7 @@ http_perform(CURL *c, const struct http_post *req, struct http_sink *sink,
 		    req->url);
 		goto done;
 	}
-	e = curl_easy_perform(c);
+	e = lc.easy_perform(c);
 	if (sink->rejected)
 		snprintf(err, errlen, "reply from %.200s rejected", req->url);
 	else if (sink->too_big || e == CURLE_FILESIZE_EXCEEDED)
@@ -248,14 +320,14 @@ http_perform(CURL *c, const struct http_post *req, struct http_sink *sink,
 		    req->url, req->timeout);
 	else if (e != CURLE_OK)
 		snprintf(err, errlen, "request to %.200s failed: %s", req->url,
-		    errbuf[0] != '\0' ? errbuf : curl_easy_strerror(e));
-	else if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status) !=
+		    errbuf[0] != '\0' ? errbuf : lc.easy_strerror(e));
+	else if (lc.easy_getinfo(c, CURLINFO_RESPONSE_CODE, status) !=
 	    CURLE_OK)
 		snprintf(err, errlen, "no HTTP status from %.200s", req->url);
 	else
 		rc = 0;
 done:
-	curl_slist_free_all(hdrs);
+	lc.slist_free_all(hdrs);
 	return rc;
 }
 
@@ -274,11 +346,11 @@ http_post(const struct http_post *req, struct http_reply *reply, char *err,
 	if (http_check_url(req->url, req->verify_host, err, errlen) != 0)
 		return -1;
 	sink.max = req->reply_max ? req->reply_max : HTTP_REPLY_MAX;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+	if (lc.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errlen, "cannot initialise libcurl");
 		return -1;
 	}
-	if ((c = curl_easy_init()) == NULL) {
+	if ((c = lc.easy_init()) == NULL) {
 		snprintf(err, errlen, "cannot initialise libcurl");
 		goto out;
 	}
@@ -304,8 +376,8 @@ http_post(const struct http_post *req, struct http_reply *reply, char *err,
 out:
 	free(sink.buf);
 	if (c != NULL)
-		curl_easy_cleanup(c);
-	curl_global_cleanup();
+		lc.easy_cleanup(c);
+	lc.global_cleanup();
 	return rc;
 }
 
