@@ -519,39 +519,14 @@ class Bench:
                  "AuthorizedKeysFile": self.dir + "/hop_keys", "AllowUsers": FLOOR_USER})
         hop1 = self.start(self.dir + "/hop_sshd_config")
 
-        say("list through the proxy beside a plain login running true")
         want = b"".join(b"vm-b%d\tb%d\n" % (i, i) for i in range(10)) + b"vm-bench\tbench\n"
-        self.timed(self.ssh(proxy.port, "list"), want)
-        lst, plain_t = [], []
-        for _ in range(self.runs):
-            lst.append(self.timed(self.ssh(proxy.port, "list"), want))
-            plain_t.append(self.timed(self.ssh(plain.port, "true", user=FLOOR_USER)))
-        self.results["list_proxy"] = stats(lst, "ms")
-        self.results["list_plain_ssh_true"] = stats(plain_t, "ms")
-        self.results["list_ratio"] = stats(
-            [statistics.median(lst) / statistics.median(plain_t)], "x")
-
-        say("connect to the first console byte beside two plain ssh hops")
-        con, hops, pss = [], [], []
-        rtt_chain, rtt_hops, tput_chain, tput_hops = [], [], [], []
-        for i in range(self.runs):
-            dt, pid, fd = self.first_byte(self.ssh(proxy.port, "bench", tty=True))
-            con.append(dt)
-            if i < 5:
-                rtt_chain += self.rtt(fd, 100)
-                tput_chain.append(self.throughput(fd, 4 << 20))
-            self.end(pid, fd)
-            dt, pid, fd = self.first_byte(self.ssh(hop1.port, tty=True, user=FLOOR_USER))
-            hops.append(dt)
-            if i < 5:
-                rtt_hops += self.rtt(fd, 100)
-                tput_hops.append(self.throughput(fd, 4 << 20))
-            self.end(pid, fd)
-        self.results["connect_first_byte"] = stats(con, "ms")
-        self.results["connect_two_plain_hops"] = stats(hops, "ms")
-        self.results["connect_ratio"] = stats(
-            [statistics.median(con) / statistics.median(hops)], "x")
-        self.command_backend(path, host.port, proxy.port, plain.port, hop1.port, want)
+        say("list and connect (file backend) beside a plain login and two plain hops")
+        rtt_chain, rtt_hops, tput_chain, tput_hops = self.list_and_connect(
+            "", proxy.port, plain.port, hop1.port, want, sample=5)
+        say("list and connect with the command backend")
+        self.write_conf(path, host.port, command=True)
+        self.list_and_connect("_command", proxy.port, plain.port, hop1.port, want)
+        self.write_conf(path, host.port)
         # memory with 10 sessions open at once, as a proxy holds many:
         # shared pages are divided among them
         opened = [self.first_byte(self.ssh(proxy.port, "b%d" % i, tty=True))[1:]
@@ -589,31 +564,37 @@ class Bench:
         self.results["throughput_ratio"] = stats(
             [statistics.median(tput_chain) / statistics.median(tput_hops)], "x")
 
-    def command_backend(self, inventory, host_port, proxy_port, plain_port, hop1_port,
-                        want):
-        """list and connect again with the command backend (a manager
-        program, README.API v1), beside the same floors, interleaved; the
-        file backend is put back after."""
-        say("list and connect with the command backend")
-        self.write_conf(inventory, host_port, command=True)
+    def list_and_connect(self, name, proxy_port, plain_port, hop1_port, want, sample=0):
+        """`list` beside a plain login running true, and connect to the
+        first console byte beside two plain hops, self.runs times each,
+        interleaved; results list<name>_* and connect<name>_*. The first
+        `sample` connects of each kind also measure round trips and
+        throughput, returned as (rtt_chain, rtt_hops, tput_chain, tput_hops)."""
         self.timed(self.ssh(proxy_port, "list"), want)
         lst, plain_t, con, hops = [], [], [], []
-        for _ in range(self.runs):
+        rtt_chain, rtt_hops, tput_chain, tput_hops = [], [], [], []
+        for i in range(self.runs):
             lst.append(self.timed(self.ssh(proxy_port, "list"), want))
             plain_t.append(self.timed(self.ssh(plain_port, "true", user=FLOOR_USER)))
-            dt, pid, fd = self.first_byte(self.ssh(proxy_port, "bench", tty=True))
-            con.append(dt)
-            self.end(pid, fd)
-            dt, pid, fd = self.first_byte(self.ssh(hop1_port, tty=True, user=FLOOR_USER))
-            hops.append(dt)
-            self.end(pid, fd)
-        self.write_conf(inventory, host_port)
-        self.results["list_command_proxy"] = stats(lst, "ms")
-        self.results["list_command_ratio"] = stats(
+            for argv, times, rtts, tputs in (
+                    (self.ssh(proxy_port, "bench", tty=True), con, rtt_chain, tput_chain),
+                    (self.ssh(hop1_port, tty=True, user=FLOOR_USER), hops, rtt_hops,
+                     tput_hops)):
+                dt, pid, fd = self.first_byte(argv)
+                times.append(dt)
+                if i < sample:
+                    rtts += self.rtt(fd, 100)
+                    tputs.append(self.throughput(fd, 4 << 20))
+                self.end(pid, fd)
+        self.results["list%s_proxy" % name] = stats(lst, "ms")
+        self.results["list%s_plain_ssh_true" % name] = stats(plain_t, "ms")
+        self.results["list%s_ratio" % name] = stats(
             [statistics.median(lst) / statistics.median(plain_t)], "x")
-        self.results["connect_command_first_byte"] = stats(con, "ms")
-        self.results["connect_command_ratio"] = stats(
+        self.results["connect%s_first_byte" % name] = stats(con, "ms")
+        self.results["connect%s_two_plain_hops" % name] = stats(hops, "ms")
+        self.results["connect%s_ratio" % name] = stats(
             [statistics.median(con) / statistics.median(hops)], "x")
+        return rtt_chain, rtt_hops, tput_chain, tput_hops
 
     def cleanup(self):
         for d in self.daemons:
