@@ -113,8 +113,13 @@ class Daemon:
         return self.proc.pid
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None:
             return
+        # A daemon that died on its own (a crash, a sanitizer report) is a
+        # failure, said here with what it wrote: a restart would hide it
+        assert self.proc.poll() is None, \
+            "sercon-consoled had exited (status %s): %s" % (
+                self.proc.returncode, self.proc.stderr.read().decode()[-4000:])
         try:
             os.kill(self.pid, sig)
         except ProcessLookupError:
