@@ -420,9 +420,9 @@ dial_host_proto(const struct sercon_config *cfg, const char *host)
 	if (cfg->host_probe_ttl > 0 && probe_cached(cfg, path, &p) == 0) {
 		log_debug("host %s speaks %s (remembered)", host,
 		    p == DIAL_FRAMED ? "sercon 1" : "raw");
-		free(path);
-		return p;
+		goto out;
 	}
+	p = DIAL_RAW;
 	snprintf(port, sizeof(port), "%d", cfg->host_port);
 	{
 		char *argv[] = { SSH_PATH, "-F", cfg->ssh_config, "-p", port,
@@ -433,8 +433,7 @@ dial_host_proto(const struct sercon_config *cfg, const char *host)
 		    16384, 1, &res, err, sizeof(err)) != 0) {
 			log_warn("cannot ask host %s what it speaks: %s", host,
 			    err);
-			free(path);
-			return DIAL_RAW;
+			goto out;
 		}
 	}
 	if (res.status != 0 && res.out_len == 0) {
@@ -442,8 +441,7 @@ dial_host_proto(const struct sercon_config *cfg, const char *host)
 		log_info("host %s did not answer 'info' (status %d): raw",
 		    host, res.status);
 		child_result_free(&res);
-		free(path);
-		return DIAL_RAW;
+		goto out;
 	}
 	p = dial_info_proto(res.out);
 	child_result_free(&res);
@@ -451,6 +449,7 @@ dial_host_proto(const struct sercon_config *cfg, const char *host)
 	    "raw");
 	if (cfg->host_probe_ttl > 0)
 		probe_remember(path, p);
+out:
 	free(path);
 	return p;
 }

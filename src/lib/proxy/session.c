@@ -521,14 +521,13 @@ from_host(struct sess *s)
 		if (outlen > before && s->state == LINK_CONNECTING) {
 			/* the first console bytes: the notices of arrival,
 			 * added after them (in the NOTICE_ROOM kept free),
-			 * are rotated to go before them */
-			uint8_t last = s->last;
+			 * are rotated to go before them (s->last is the
+			 * last console byte again just below) */
 			size_t dn = outlen - before;
 
 			link_live(s);
 			rotate(s->to_user.b + before, dn,
 			    s->to_user.len - outlen);
-			s->last = last;
 			outlen = s->to_user.len;
 			before = outlen - dn;
 		}
